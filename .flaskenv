@@ -1,0 +1,2 @@
+FLASK_APP=wsgi
+ATS_ENV=development

@@ -1,0 +1,66 @@
+from flask_jwt_extended import get_current_user
+
+from ats.applications import blp, services
+from ats.applications.schemas import (ApplicationIn, ApplicationOut, ApplicationQuery, HistoryOut,
+                                      StageChange, StageQuery)
+from ats.common.schemas import page_of
+from ats.models import CANDIDATE
+
+ApplicationPage = page_of(ApplicationOut)
+
+
+@blp.post("/jobs/<id:job_id>/applications")
+@blp.auth(CANDIDATE)
+@blp.arguments(ApplicationIn)
+@blp.response(201, ApplicationOut)
+@blp.errors(404, 409)
+def apply(data, job_id):
+    """Apply to an open job (candidates, once per job)."""
+    return services.apply(get_current_user(), job_id, data)
+
+
+@blp.get("/jobs/<id:job_id>/applications")
+@blp.auth()
+@blp.arguments(StageQuery, location="query")
+@blp.response(200, ApplicationPage)
+@blp.errors(403, 404)
+def list_for_job(args, job_id):
+    """A job's applications (its company's staff, admins), newest first."""
+    return services.list_for_job(get_current_user(), job_id, args)
+
+
+@blp.get("/applications")
+@blp.auth()
+@blp.arguments(ApplicationQuery, location="query")
+@blp.response(200, ApplicationPage)
+def list_applications(args):
+    """Candidates: their own; staff: their company's; admins: all. Newest first."""
+    return services.list_applications(get_current_user(), args)
+
+
+@blp.get("/applications/<id:application_id>")
+@blp.auth()
+@blp.response(200, ApplicationOut)
+@blp.errors(404)
+def get_application(application_id):
+    """An application, for its candidate, its company's staff and admins."""
+    return services.get_application(get_current_user(), application_id)
+
+
+@blp.patch("/applications/<id:application_id>/stage")
+@blp.auth()
+@blp.arguments(StageChange)
+@blp.response(200, ApplicationOut)
+@blp.errors(403, 404, 409)
+def change_stage(data, application_id):
+    """Move an application to its next stage (the table in ats.workflow decides)."""
+    return services.change_stage(get_current_user(), application_id, data["stage"], data.get("note"))
+
+
+@blp.get("/applications/<id:application_id>/history")
+@blp.auth()
+@blp.response(200, HistoryOut)
+@blp.errors(404)
+def history(application_id):
+    """Every stage the application entered, oldest first."""
+    return services.history(get_current_user(), application_id)

@@ -1,0 +1,57 @@
+import marshmallow as ma
+from marshmallow import fields, validate
+
+from ats import workflow
+from ats.common.schemas import Choice, Id, PageQuery, Str, Timestamp
+
+STAGE = {"enum": list(workflow.STAGES)}
+
+
+class ApplicationIn(ma.Schema):
+    cover_letter = Str(validate=validate.Length(max=10_000), allow_none=True)
+
+
+class StageChange(ma.Schema):
+    stage = Choice(workflow.STAGES, required=True,
+                   metadata={"description": "matched case-insensitively"})
+    note = Str(validate=validate.Length(max=2_000), allow_none=True,
+               metadata={"description": "for staff: candidates never see it"})
+
+
+class ApplicationOut(ma.Schema):
+    id = fields.Integer(required=True)
+    job_id = fields.Integer(required=True)
+    candidate_id = fields.Integer(required=True)
+    stage = fields.String(required=True, metadata=STAGE)
+    cover_letter = fields.String(required=True, allow_none=True)
+    created_at = Timestamp(required=True)
+    updated_at = Timestamp(required=True)
+
+
+class StageQuery(PageQuery):
+    stage = Choice(workflow.STAGES)
+
+
+class ApplicationQuery(StageQuery):
+    job_id = Id()
+
+
+class Actor(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    role = fields.String(required=True)
+
+
+class HistoryEntryOut(ma.Schema):
+    id = fields.Integer(required=True)
+    from_stage = fields.String(required=True, allow_none=True, metadata=STAGE)
+    to_stage = fields.String(required=True, metadata=STAGE)
+    changed_by = fields.Nested(Actor, required=True)
+    changed_at = Timestamp(required=True)
+    note = fields.String(required=True, allow_none=True,
+                         metadata={"description": "null for candidates"})
+
+
+class HistoryOut(ma.Schema):
+    items = fields.List(fields.Nested(HistoryEntryOut), required=True,
+                        metadata={"description": "oldest first"})

@@ -1,0 +1,102 @@
+"""Applying, the pipeline and its history. Legal moves come from ats.workflow only."""
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import joinedload
+
+from ats import workflow
+from ats.common.access import (application_visible_or_404, can_move_application,
+                               can_see_pipeline, get_or_404, is_candidate, job_visible_or_404,
+                               require, visible_applications)
+from ats.common.db import utcnow
+from ats.common.pagination import keyset_page
+from ats.errors import Conflict
+from ats.extensions import db
+from ats.models import Application, ApplicationHistory, Job, User
+
+
+def _already_applied() -> Conflict:
+    return Conflict("You have already applied to this job.", code="already_applied")
+
+
+def apply(user: User, job_id: int, data: dict) -> Application:
+    job = get_or_404(Job, job_id)
+    if not job.is_open:
+        raise Conflict("The job is closed and takes no applications.", code="job_closed")
+    if db.session.scalar(select(Application.id).where(
+            Application.candidate_id == user.id, Application.job_id == job.id)):
+        raise _already_applied()
+    application = Application(job=job, company_id=job.company_id, candidate_id=user.id,
+                              stage=workflow.INITIAL, cover_letter=data.get("cover_letter"))
+    db.session.add(application)
+    db.session.add(ApplicationHistory(application=application, from_stage=None,
+                                      to_stage=workflow.INITIAL, changed_by_id=user.id))
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same candidate applying twice at once: one wins
+        db.session.rollback()
+        raise _already_applied() from None
+    return application
+
+
+def _filtered(stmt, args: dict):
+    if "job_id" in args:
+        stmt = stmt.where(Application.job_id == args["job_id"])
+    if "stage" in args:
+        stmt = stmt.where(Application.stage == args["stage"])
+    return stmt
+
+
+def list_for_job(user: User, job_id: int, args: dict) -> dict:
+    job = job_visible_or_404(job_id, user)
+    require(can_see_pipeline(user, job.company_id))
+    stmt = _filtered(select(Application).where(Application.job_id == job.id), args)
+    return keyset_page(stmt, Application.id, args["limit"], args.get("cursor"))
+
+
+def list_applications(user: User, args: dict) -> dict:
+    stmt = select(Application)
+    if (condition := visible_applications(user)) is not None:
+        stmt = stmt.where(condition)
+    return keyset_page(_filtered(stmt, args), Application.id, args["limit"], args.get("cursor"))
+
+
+def get_application(user: User, application_id: int) -> Application:
+    return application_visible_or_404(application_id, user)
+
+
+def change_stage(user: User, application_id: int, to_stage: str, note: str | None) -> Application:
+    application = application_visible_or_404(application_id, user)
+    require(can_move_application(user, application))
+    from_stage = application.stage
+    workflow.check_move(from_stage, to_stage)
+    # Compare-and-set: of concurrent moves only the one that still finds from_stage wins.
+    moved = db.session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.stage == from_stage)
+        .values(stage=to_stage, updated_at=utcnow())
+    ).rowcount
+    if moved != 1:
+        db.session.rollback()
+        current = db.session.scalar(select(Application.stage).where(Application.id == application.id))
+        raise workflow.InvalidTransition(
+            current, to_stage, f"The application was moved to {current} meanwhile; reload it.")
+    db.session.add(ApplicationHistory(application_id=application.id, from_stage=from_stage,
+                                      to_stage=to_stage, changed_by_id=user.id, note=note))
+    db.session.commit()
+    return application
+
+
+def history(user: User, application_id: int) -> dict:
+    application = application_visible_or_404(application_id, user)
+    show_notes = not is_candidate(user)
+    rows = db.session.scalars(
+        select(ApplicationHistory)
+        .where(ApplicationHistory.application_id == application.id)
+        .order_by(ApplicationHistory.id)
+        .options(joinedload(ApplicationHistory.changed_by))
+    ).all()
+    return {"items": [{
+        "id": row.id, "from_stage": row.from_stage, "to_stage": row.to_stage,
+        "changed_by": row.changed_by, "changed_at": row.changed_at,
+        "note": row.note if show_notes else None,
+    } for row in rows]}

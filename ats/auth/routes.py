@@ -1,0 +1,49 @@
+from flask_jwt_extended import get_current_user, get_jwt
+
+from ats.auth import blp, services
+from ats.auth.limits import login_limits
+from ats.auth.schemas import AccessTokenOut, Credentials, Registration, TokensOut, UserOut
+
+
+@blp.post("/register")
+@blp.arguments(Registration)
+@blp.response(201, UserOut)
+@blp.errors(409)
+def register(data):
+    """Create an account: a candidate, or a recruiter with a new company."""
+    return services.register(data)
+
+
+@blp.post("/login")
+@login_limits
+@blp.arguments(Credentials)
+@blp.response(200, TokensOut)
+@blp.errors(401, 429)
+def login(data):
+    """Exchange email and password for an access and a refresh token."""
+    return services.login(data["email"], data["password"])
+
+
+@blp.post("/refresh")
+@blp.auth(refresh=True)
+@blp.response(200, AccessTokenOut)
+@blp.errors(401)
+def refresh():
+    """A new access token for the bearer of a refresh token."""
+    return services.refresh(get_current_user())
+
+
+@blp.post("/logout")
+@blp.auth()
+@blp.response(204)
+def logout():
+    """Revoke the access token used for this call."""
+    services.revoke(get_jwt())
+
+
+@blp.get("/me")
+@blp.auth()
+@blp.response(200, UserOut)
+def me():
+    """The caller's own account."""
+    return get_current_user()

@@ -1,0 +1,111 @@
+"""Accounts, logins and token revocation."""
+from flask import current_app
+from flask_jwt_extended import create_access_token, create_refresh_token
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+
+from ats.auth.passwords import hash_password, needs_rehash, verify_password
+from ats.auth.tokens import expiry_of
+from ats.common.db import utcnow
+from ats.errors import Conflict, Unauthorized
+from ats.extensions import db
+from ats.models import RECRUITER, Company, RevokedToken, User
+
+
+def email_taken(email: str) -> bool:
+    return db.session.scalar(select(User.id).where(User.email == email)) is not None
+
+
+def company_key(name: str) -> str:
+    return " ".join(name.casefold().split())
+
+
+def company_taken(name: str) -> bool:
+    return db.session.scalar(select(Company.id).where(Company.name_key == company_key(name))) is not None
+
+
+def _conflict_for(email: str | None, company_name: str | None) -> Conflict | None:
+    if email is not None and email_taken(email):
+        return Conflict("An account with this email already exists.", code="email_taken")
+    if company_name is not None and company_taken(company_name):
+        return Conflict("A company with this name already exists.", code="company_taken")
+    return None
+
+
+def commit_unique(email: str | None = None, company_name: str | None = None) -> None:
+    """Commit; a unique email or company name lost to a concurrent request becomes its 409."""
+    try:
+        db.session.commit()
+    except IntegrityError:
+        db.session.rollback()
+        # the winner has committed by now: look again to say which name was taken
+        raise _conflict_for(email, company_name) or Conflict("The request conflicts with existing data.")
+
+
+def new_company(name: str) -> Company:
+    if conflict := _conflict_for(None, name):
+        raise conflict
+    company = Company(name=name, name_key=company_key(name))
+    db.session.add(company)
+    return company
+
+
+def new_user(*, name: str, email: str, password: str, role: str, company: Company | None = None) -> User:
+    """Add a user to the session (the caller commits with commit_unique)."""
+    if conflict := _conflict_for(email, None):
+        raise conflict
+    user = User(name=name, email=email, password_hash=hash_password(password), role=role, company=company)
+    db.session.add(user)
+    return user
+
+
+def register(data: dict) -> User:
+    """Self-registration: a candidate, or a recruiter founding a company."""
+    company_name = data.get("company_name") if data["role"] == RECRUITER else None
+    if conflict := _conflict_for(data["email"], company_name):
+        raise conflict
+    company = new_company(company_name) if company_name else None
+    user = new_user(name=data["name"], email=data["email"], password=data["password"],
+                    role=data["role"], company=company)
+    commit_unique(data["email"], company_name)
+    return user
+
+
+def create_user(*, name: str, email: str, password: str, role: str, company: Company | None = None) -> User:
+    user = new_user(name=name, email=email, password=password, role=role, company=company)
+    commit_unique(email)
+    return user
+
+
+def _tokens_for(user: User) -> dict:
+    return {
+        "access_token": create_access_token(identity=user),
+        "token_type": "Bearer",
+        "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
+    }
+
+
+def login(email: str, password: str) -> dict:
+    user = db.session.scalar(select(User).where(User.email == email))
+    if not verify_password(user.password_hash if user else None, password):
+        raise Unauthorized("Wrong email or password.")
+    if needs_rehash(user.password_hash):  # parameters were raised since this hash was made
+        user.password_hash = hash_password(password)
+        db.session.commit()
+    return {**_tokens_for(user), "refresh_token": create_refresh_token(identity=user)}
+
+
+def refresh(user: User) -> dict:
+    return _tokens_for(user)
+
+
+def revoke(payload: dict) -> None:
+    """Revoke one token durably; drop revocations whose tokens have expired anyway."""
+    now = utcnow()
+    db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    if db.session.get(RevokedToken, payload["jti"]) is None:
+        db.session.add(RevokedToken(jti=payload["jti"], expires_at=expiry_of(payload)))
+    try:
+        db.session.commit()
+    except IntegrityError:  # the same token logged out twice at once: it is revoked either way
+        db.session.rollback()

@@ -1,0 +1,111 @@
+"""Who may see and who may change what: the only place that looks at roles.
+
+Visibility rule: what the caller may not see is 404 (its existence stays hidden);
+what the caller may see but not change is 403.
+"""
+from sqlalchemy import or_
+
+from ats.errors import Forbidden, NotFound
+from ats.extensions import db
+from ats.models import ADMIN, CANDIDATE, JOB_OPEN, RECRUITER, Application, Company, Job, User
+
+
+def get_or_404(model, object_id: int):
+    obj = db.session.get(model, object_id)
+    if obj is None:
+        raise NotFound(f"{model.__name__} {object_id} not found.")
+    return obj
+
+
+def require(allowed: bool) -> None:
+    if not allowed:
+        raise Forbidden()
+
+
+def is_admin(user: User | None) -> bool:
+    return user is not None and user.role == ADMIN
+
+
+def is_candidate(user: User | None) -> bool:
+    return user is not None and user.role == CANDIDATE
+
+
+def is_recruiter_of(user: User | None, company_id: int) -> bool:
+    return user is not None and user.role == RECRUITER and user.company_id == company_id
+
+
+def is_staff_or_admin(user: User | None, company_id: int) -> bool:
+    return is_admin(user) or (user is not None and user.is_staff_of(company_id))
+
+
+# --- companies -------------------------------------------------------------------------
+
+def company_visible_or_404(company_id: int, user: User) -> Company:
+    company = get_or_404(Company, company_id)
+    if not is_staff_or_admin(user, company.id):
+        raise NotFound(f"Company {company_id} not found.")
+    return company
+
+
+def can_add_members(user: User, company: Company) -> bool:
+    return is_admin(user) or is_recruiter_of(user, company.id)
+
+
+# --- jobs ------------------------------------------------------------------------------
+
+def can_see_job(user: User | None, job: Job) -> bool:
+    return job.is_open or is_staff_or_admin(user, job.company_id)
+
+
+def job_visible_or_404(job_id: int, user: User | None) -> Job:
+    job = get_or_404(Job, job_id)
+    if not can_see_job(user, job):
+        raise NotFound(f"Job {job_id} not found.")
+    return job
+
+
+def can_manage_job(user: User, job: Job) -> bool:
+    return is_admin(user) or is_recruiter_of(user, job.company_id)
+
+
+# --- applications ----------------------------------------------------------------------
+
+def can_see_application(user: User, application: Application) -> bool:
+    return application.candidate_id == user.id or is_staff_or_admin(user, application.company_id)
+
+
+def application_visible_or_404(application_id: int, user: User) -> Application:
+    application = get_or_404(Application, application_id)
+    if not can_see_application(user, application):
+        raise NotFound(f"Application {application_id} not found.")
+    return application
+
+
+def can_move_application(user: User, application: Application) -> bool:
+    """Recruiters of the company, hiring managers assigned to the job, admins."""
+    if is_admin(user) or is_recruiter_of(user, application.company_id):
+        return True
+    return user.is_staff_of(application.company_id) and user.id in application.job.hiring_manager_ids
+
+
+def can_see_pipeline(user: User, company_id: int) -> bool:
+    """Staff read every application of their company; candidates only their own."""
+    return is_staff_or_admin(user, company_id)
+
+
+def visible_jobs(user: User | None):
+    """SQL condition for the jobs user may see (None: all of them)."""
+    if is_admin(user):
+        return None
+    if user is not None and user.company_id is not None:
+        return or_(Job.status == JOB_OPEN, Job.company_id == user.company_id)
+    return Job.status == JOB_OPEN
+
+
+def visible_applications(user: User):
+    """SQL condition for the applications user may list (None: all of them)."""
+    if is_admin(user):
+        return None
+    if user.company_id is not None:
+        return Application.company_id == user.company_id
+    return Application.candidate_id == user.id

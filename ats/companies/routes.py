@@ -1,0 +1,46 @@
+from flask_jwt_extended import get_current_user
+
+from ats.auth.schemas import UserOut
+from ats.common.schemas import PageQuery, page_of
+from ats.companies import blp, services
+from ats.companies.schemas import CompanyIn, CompanyOut, MemberIn
+from ats.models import ADMIN
+
+
+@blp.post("")
+@blp.auth(ADMIN)
+@blp.arguments(CompanyIn)
+@blp.response(201, CompanyOut)
+@blp.errors(409)
+def create_company(data):
+    """Create a company (admins)."""
+    return services.create_company(data["name"])
+
+
+@blp.get("/<id:company_id>")
+@blp.auth()
+@blp.response(200, CompanyOut)
+@blp.errors(404)
+def get_company(company_id):
+    """A company, for its staff and admins."""
+    return services.get_company(get_current_user(), company_id)
+
+
+@blp.get("/<id:company_id>/members")
+@blp.auth()
+@blp.arguments(PageQuery, location="query")
+@blp.response(200, page_of(UserOut))
+@blp.errors(404)
+def list_members(page, company_id):
+    """The company's recruiters and hiring managers, newest first."""
+    return services.list_members(get_current_user(), company_id, page)
+
+
+@blp.post("/<id:company_id>/members")
+@blp.auth()
+@blp.arguments(MemberIn)
+@blp.response(201, UserOut)
+@blp.errors(403, 404, 409)
+def add_member(data, company_id):
+    """Add a recruiter or a hiring manager (the company's recruiters, admins)."""
+    return services.add_member(get_current_user(), company_id, data)

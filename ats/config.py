@@ -1,0 +1,115 @@
+"""Settings. The only module that reads os.environ."""
+import os
+import secrets
+from datetime import timedelta
+
+ENVIRONMENTS = ("production", "development", "testing")
+MIN_SECRET_BYTES = 32
+
+
+class ConfigError(RuntimeError):
+    """The environment does not describe a runnable app."""
+
+
+def _bool(name: str, default: bool = False) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    if value.lower() in ("1", "true", "yes", "on"):
+        return True
+    if value.lower() in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be a boolean (true/false), not {value!r}")
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return int(value)
+    except ValueError:
+        raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
+
+
+def database_url(value: str | None) -> str | None:
+    """PaaS hosts hand out postgres:// URLs; both spellings mean psycopg2 here."""
+    for scheme in ("postgres://", "postgresql://"):
+        if value and value.startswith(scheme):
+            return "postgresql+psycopg2://" + value[len(scheme):]
+    return value or None
+
+
+def from_environment() -> dict:
+    """Build the app's settings from the environment, refusing unsafe production setups."""
+    env = os.environ.get("ATS_ENV", "production")
+    if env not in ENVIRONMENTS:
+        raise ConfigError(f"ATS_ENV must be one of {', '.join(ENVIRONMENTS)}, not {env!r}")
+
+    secret = os.environ.get("SECRET_KEY", "")
+    if not secret and env != "production":
+        secret = secrets.token_urlsafe(48)  # fine for a laptop: tokens die with the process
+    if len(secret.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(f"SECRET_KEY must be set to at least {MIN_SECRET_BYTES} bytes")
+
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "ATS_ENV": env,
+        "DEBUG": env == "development",
+        "TESTING": env == "testing",
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": database_url(os.environ.get("DATABASE_URL")),
+        "REDIS_URL": redis_url,
+        "JWT_SECRET_KEY": secret,
+        "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=_int("JWT_ACCESS_TOKEN_MINUTES", 15)),
+        "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_int("JWT_REFRESH_TOKEN_DAYS", 30)),
+        "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "ATS <no-reply@ats.local>"),
+    }
+
+
+class Defaults:
+    """Settings that do not depend on the environment."""
+
+    JSON_SORT_KEYS = False
+    MAX_CONTENT_LENGTH = 1024 * 1024  # no legitimate body comes near this
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_TOKEN_LOCATION = ["headers"]
+
+    RATELIMIT_STRATEGY = "moving-window"
+    RATELIMIT_KEY_PREFIX = "ats"
+    LOGIN_LIMIT_PER_EMAIL = "5 per 15 minutes"
+    LOGIN_LIMIT_PER_ADDRESS = "20 per minute"
+
+    # argon2id, RFC 9106's second recommended option scaled to a web request (see README).
+    PASSWORD_HASH = {"time_cost": 3, "memory_cost": 64 * 1024, "parallelism": 1}
+
+    API_TITLE = "ATS API"
+    API_VERSION = "1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    OPENAPI_REDOC_PATH = "redoc"
+    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@next/bundles/redoc.standalone.js"
+    API_SPEC_OPTIONS = {
+        "info": {"description": "Applicant Tracking System: companies post jobs, candidates "
+                                "apply, staff move applications through the hiring pipeline."},
+        "components": {"securitySchemes": {
+            "bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }
+
+
+class Testing:
+    """Overrides for ATS_ENV=testing: cheap hashes keep the suite fast (never for production)."""
+
+    PASSWORD_HASH = {"time_cost": 1, "memory_cost": 1024, "parallelism": 1}

@@ -1,0 +1,137 @@
+"""The ApiError family and every handler: all non-2xx answers share one body.
+
+    {"error": {"code": "...", "message": "...", "details": {...}}}
+"""
+import logging
+import re
+import time
+
+from flask import jsonify
+from werkzeug.exceptions import HTTPException
+
+from ats.workflow import InvalidTransition
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    status = 400
+    code = "bad_request"
+    message = "Bad request."
+
+    def __init__(self, message: str | None = None, details: dict | None = None, code: str | None = None):
+        super().__init__(message or self.message)
+        self.message = message or self.message
+        self.details = details or {}
+        self.code = code or self.code
+
+
+class Unauthorized(ApiError):
+    status, code, message = 401, "unauthorized", "Authentication required."
+
+
+class Forbidden(ApiError):
+    status, code, message = 403, "forbidden", "You may not do this."
+
+
+class NotFound(ApiError):
+    status, code, message = 404, "not_found", "Not found."
+
+
+class Conflict(ApiError):
+    """409; the code says which conflict (email_taken, already_applied, ...)."""
+
+    status, code, message = 409, "conflict", "Conflict."
+
+
+class ValidationFailed(ApiError):
+    """422 with details mapping each field to its messages."""
+
+    status, code, message = 422, "validation_error", "The input is not valid."
+
+    def __init__(self, details: dict, message: str | None = None):
+        super().__init__(message, details)
+
+
+def error_response(status: int, code: str, message: str, details: dict | None = None, headers=None):
+    response = jsonify({"error": {"code": code, "message": message, "details": details or {}}})
+    response.status_code = status
+    if headers:
+        response.headers.update(headers)
+    return response
+
+
+HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+}
+
+
+def _flatten_validation(messages: dict) -> dict:
+    """webargs nests messages by location ({"json": {...}, "query": {...}}): callers want fields."""
+    details = {}
+    for location_messages in messages.values():
+        if isinstance(location_messages, dict):
+            details.update(location_messages)
+        else:
+            details.setdefault("_schema", []).extend(location_messages)
+    return details
+
+
+def _retry_after() -> str:
+    from ats.extensions import limiter
+
+    current = limiter.current_limit
+    return str(max(1, int(current.reset_at - time.time()) + 1)) if current else "60"
+
+
+def register_error_handlers(app):
+    from ats.extensions import db
+
+    def rollback():
+        db.session.rollback()
+
+    @app.errorhandler(ApiError)
+    def handle_api_error(error: ApiError):
+        rollback()
+        return error_response(error.status, error.code, error.message, error.details)
+
+    @app.errorhandler(InvalidTransition)
+    def handle_invalid_transition(error: InvalidTransition):
+        rollback()
+        return error_response(409, "invalid_transition", str(error), {
+            "from": error.from_stage, "to": error.to_stage, "allowed": error.allowed})
+
+    @app.errorhandler(HTTPException)
+    def handle_http_error(error: HTTPException):
+        rollback()
+        status = error.code or 500
+        code = HTTP_CODES.get(status) or re.sub(r"\W+", "_", error.name.lower()).strip("_")
+        data = getattr(error, "data", None) or {}
+        if status == 422 and "messages" in data:
+            return error_response(422, code, "The input is not valid.",
+                                  _flatten_validation(data["messages"]))
+        if status == 400 and "messages" in data:
+            return error_response(400, code, "The body is not valid JSON.")
+        if status >= 500:
+            log.error("HTTP %s: %s", status, error.description)
+            return error_response(500, "internal_error", "Something went wrong on our side.")
+        message, headers = error.description or error.name, None
+        if status == 429:
+            message, headers = "Too many attempts: try again later.", {"Retry-After": _retry_after()}
+        elif status == 405:
+            headers = {"Allow": ", ".join(error.valid_methods or [])}
+        return error_response(status, code, message, headers=headers)
+
+    @app.errorhandler(Exception)
+    def handle_unexpected(error: Exception):
+        rollback()
+        log.exception("unhandled error")
+        return error_response(500, "internal_error", "Something went wrong on our side.")

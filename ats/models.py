@@ -1,0 +1,141 @@
+"""ORM models: columns and relationships only. Services own every transaction."""
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ats import workflow
+from ats.common.db import UTCDateTime, utcnow
+from ats.extensions import db
+
+CANDIDATE, RECRUITER, HIRING_MANAGER, ADMIN = "candidate", "recruiter", "hiring_manager", "admin"
+ROLES = (CANDIDATE, RECRUITER, HIRING_MANAGER, ADMIN)
+STAFF_ROLES = (RECRUITER, HIRING_MANAGER)
+
+JOB_OPEN, JOB_CLOSED = "open", "closed"
+JOB_STATUSES = (JOB_OPEN, JOB_CLOSED)
+
+
+def _one_of(column: str, values) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+class Company(db.Model):
+    __tablename__ = "companies"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    # casefolded name: "TechCorp" and "techcorp" are the same company
+    name_key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class User(db.Model):
+    __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(_one_of("role", ROLES), name="role"),
+        # staff belong to a company; candidates and admins do not
+        CheckConstraint(f"(company_id IS NOT NULL) = ({_one_of('role', STAFF_ROLES)})",
+                        name="staff_company"),
+        Index("ix_users_company_id_id", "company_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    email: Mapped[str] = mapped_column(String(254), unique=True)  # stored lower-cased
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[str] = mapped_column(String(20))
+    company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    company: Mapped[Company | None] = relationship()
+
+    def is_staff_of(self, company_id: int) -> bool:
+        return self.role in STAFF_ROLES and self.company_id == company_id
+
+
+job_hiring_managers = db.Table(
+    "job_hiring_managers",
+    db.Column("job_id", ForeignKey("jobs.id", ondelete="CASCADE"), primary_key=True),
+    db.Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True,
+              index=True),
+)
+
+
+class Job(db.Model):
+    __tablename__ = "jobs"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", JOB_STATUSES), name="status"),
+        Index("ix_jobs_status_id", "status", "id"),
+        Index("ix_jobs_company_id_id", "company_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    title: Mapped[str] = mapped_column(String(200))
+    description: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(10), default=JOB_OPEN)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    hiring_managers: Mapped[list[User]] = relationship(secondary=job_hiring_managers,
+                                                       order_by=User.id)
+
+    @property
+    def hiring_manager_ids(self) -> list[int]:
+        return [user.id for user in self.hiring_managers]
+
+    @property
+    def is_open(self) -> bool:
+        return self.status == JOB_OPEN
+
+
+class Application(db.Model):
+    __tablename__ = "applications"
+    __table_args__ = (
+        UniqueConstraint("candidate_id", "job_id"),
+        CheckConstraint(_one_of("stage", workflow.STAGES), name="stage"),
+        Index("ix_applications_job_id_id", "job_id", "id"),
+        Index("ix_applications_company_id_id", "company_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    job_id: Mapped[int] = mapped_column(ForeignKey("jobs.id"))
+    # the job's company, copied (a job never changes company) so staff lists use one index
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    candidate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    stage: Mapped[str] = mapped_column(String(20), default=workflow.INITIAL)
+    cover_letter: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    job: Mapped[Job] = relationship()
+    candidate: Mapped[User] = relationship()
+
+
+class ApplicationHistory(db.Model):
+    """Append-only: one row per stage an application entered, its creation first."""
+
+    __tablename__ = "application_history"
+    __table_args__ = (Index("ix_application_history_application_id_id", "application_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    to_stage: Mapped[str] = mapped_column(String(20))
+    changed_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    note: Mapped[str | None] = mapped_column(Text)
+
+    application: Mapped[Application] = relationship()
+    changed_by: Mapped[User] = relationship()
+
+
+class RevokedToken(db.Model):
+    """Logged-out tokens, kept until they would have expired anyway."""
+
+    __tablename__ = "revoked_tokens"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -1,0 +1,173 @@
+"""Test fixtures. The suite runs on SQLite by default and on PostgreSQL when
+TEST_DATABASE_URL names a server (e.g. postgresql://postgres@127.0.0.1:5432/postgres):
+it then creates a database of its own for the run and drops it afterwards.
+"""
+import os
+import tempfile
+import uuid
+
+os.environ["ATS_ENV"] = "testing"
+os.environ.setdefault("SECRET_KEY", "test-secret-key-that-is-long-enough-0123456789")
+for _name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):  # never touch a real deployment's
+    os.environ.pop(_name, None)
+
+import pytest  # noqa: E402
+import sqlalchemy as sa  # noqa: E402
+from flask_jwt_extended import create_access_token  # noqa: E402
+from flask_migrate import upgrade  # noqa: E402
+
+from ats import create_app  # noqa: E402
+from ats.config import database_url as database_url_from  # noqa: E402
+from ats.auth import services as accounts  # noqa: E402
+from ats.extensions import db, limiter  # noqa: E402
+from ats.models import ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, Company  # noqa: E402
+
+PASSWORD = "correct-horse-battery"
+
+
+def _postgres_database(server_url: str):
+    """Create a throwaway database on the server; yield its URL; drop it."""
+    name = f"ats_test_{uuid.uuid4().hex[:12]}"
+    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url():
+    server = os.environ.get("TEST_DATABASE_URL")
+    if server:
+        yield from _postgres_database(database_url_from(server))
+    else:
+        with tempfile.TemporaryDirectory() as folder:
+            yield f"sqlite:///{os.path.join(folder, 'ats-test.sqlite3')}"
+
+
+@pytest.fixture(scope="session")
+def app(database_url):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+    with app.app_context():
+        upgrade()  # the schema comes from the migrations, as in production
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture(autouse=True)
+def clean_state(app):
+    """Every test starts with empty tables and fresh rate limits."""
+    yield
+    with app.app_context():
+        db.session.remove()
+        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
+        with db.engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            else:
+                for table in tables:
+                    conn.execute(sa.text(f"DELETE FROM {table}"))
+    limiter.reset()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+class Actor:
+    """A user made for a test, with a ready access token."""
+
+    def __init__(self, user, token):
+        self.id = user.id
+        self.email = user.email
+        self.name = user.name
+        self.role = user.role
+        self.company_id = user.company_id
+        self.token = token
+        self.headers = {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def make_user(app):
+    """make_user(role, company_id=None, name=None) -> Actor, created through the services."""
+    def make(role=CANDIDATE, company_id=None, name=None, email=None):
+        with app.app_context():
+            company = db.session.get(Company, company_id) if company_id else None
+            if role in (RECRUITER, HIRING_MANAGER) and company is None:
+                company = accounts.new_company(f"Company {uuid.uuid4().hex[:8]}")
+            user = accounts.create_user(
+                name=name or f"{role.title()} {uuid.uuid4().hex[:6]}",
+                email=email or f"{role}-{uuid.uuid4().hex[:10]}@example.com",
+                password=PASSWORD, role=role, company=company)
+            return Actor(user, create_access_token(identity=user))
+    return make
+
+
+@pytest.fixture
+def admin(make_user):
+    return make_user(ADMIN)
+
+
+@pytest.fixture
+def recruiter(make_user):
+    return make_user(RECRUITER)
+
+
+@pytest.fixture
+def candidate(make_user):
+    return make_user(CANDIDATE)
+
+
+@pytest.fixture
+def make_job(client):
+    """make_job(recruiter, **fields) -> job body, posted through the API."""
+    def make(owner, **fields):
+        body = {"title": "Backend Developer", "description": "Python and PostgreSQL.", **fields}
+        response = client.post("/api/jobs", json=body, headers=owner.headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+    return make
+
+
+@pytest.fixture
+def make_application(client):
+    """make_application(candidate, job_id, **fields) -> application body, through the API."""
+    def make(applicant, job_id, **fields):
+        response = client.post(f"/api/jobs/{job_id}/applications", json=fields,
+                               headers=applicant.headers)
+        assert response.status_code == 201, response.get_json()
+        return response.get_json()
+    return make
+
+
+@pytest.fixture
+def count_queries(app):
+    """with count_queries() as statements: ... -> the SQL statements run inside the block."""
+    from contextlib import contextmanager
+
+    @contextmanager
+    def counting():
+        statements = []
+
+        def record(conn, cursor, statement, *args):
+            statements.append(statement)
+
+        with app.app_context():
+            engine = db.engine
+        sa.event.listen(engine, "before_cursor_execute", record)
+        try:
+            yield statements
+        finally:
+            sa.event.remove(engine, "before_cursor_execute", record)
+    return counting
