@@ -14,11 +14,13 @@ from ats.common.schemas import MAX_ID
 
 
 class JsonObjectParser(FlaskParser):
-    """A body must be a JSON object: a list or a bare value is a 400, not a field error."""
+    """A body must be a JSON object: anything else is a 400, not a field error."""
 
     def load_json(self, req, schema):
         data = super().load_json(req, schema)
-        if data is not core.missing and not isinstance(data, dict):
+        if data is core.missing:
+            raise BadRequest("This call takes a JSON object body (Content-Type: application/json).")
+        if not isinstance(data, dict):
             raise BadRequest("The body must be a JSON object.")
         return data
 

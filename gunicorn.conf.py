@@ -1,0 +1,12 @@
+"""gunicorn settings for `web` (read automatically from the working directory)."""
+import os
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '5000')}"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "4"))
+timeout = 30
+graceful_timeout = 20  # a PaaS sends SIGTERM, then SIGKILL after about 30 s
+keepalive = 5
+limit_request_line = 8190  # the largest gunicorn allows: long filter values get a 422, not a 414
+accesslog = "-"  # one line per request on stdout
+preload_app = True  # one app build, shared by the forked workers
