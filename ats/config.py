@@ -32,6 +32,16 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
 
 
+def _int_list(name: str, default: list[int]) -> list[int]:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        return [int(part) for part in value.split(",")]
+    except ValueError:
+        raise ConfigError(f"{name} must be comma-separated whole numbers, not {value!r}") from None
+
+
 def database_url(value: str | None) -> str | None:
     """PaaS hosts hand out postgres:// URLs; both spellings mean psycopg2 here."""
     for scheme in ("postgres://", "postgresql://"):
@@ -70,6 +80,9 @@ def from_environment() -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "ATS <no-reply@ats.local>"),
+        "MAIL_MAX_ATTEMPTS": max(1, _int("MAIL_MAX_ATTEMPTS", 5)),
+        "MAIL_RETRY_DELAYS": _int_list("MAIL_RETRY_DELAYS", [10, 30, 60, 120]),
+        "MAIL_SEND_TIMEOUT": max(1, _int("MAIL_SEND_TIMEOUT", 60)),
     }
 
 
@@ -83,6 +96,9 @@ class Defaults:
     JWT_ALGORITHM = "HS256"
     JWT_DECODE_ALGORITHMS = ["HS256"]
     JWT_TOKEN_LOCATION = ["headers"]
+
+    MAIL_SUPPRESS_SEND = False  # flask-mail would silently drop mail under TESTING
+    MAIL_DEBUG = False
 
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_KEY_PREFIX = "ats"

@@ -74,14 +74,24 @@ HTTP_CODES = {
 }
 
 
+def _as_messages(messages) -> list[str]:
+    """A field's messages as a flat list of strings (a list's item errors come keyed by index)."""
+    if isinstance(messages, dict):
+        return [f"{key}: {text}" for key, value in messages.items() for text in _as_messages(value)]
+    if isinstance(messages, (list, tuple)):
+        return [text for item in messages for text in _as_messages(item)]
+    return [str(messages)]
+
+
 def _flatten_validation(messages: dict) -> dict:
     """webargs nests messages by location ({"json": {...}, "query": {...}}): callers want fields."""
     details = {}
     for location_messages in messages.values():
         if isinstance(location_messages, dict):
-            details.update(location_messages)
+            details.update({field: _as_messages(field_messages)
+                            for field, field_messages in location_messages.items()})
         else:
-            details.setdefault("_schema", []).extend(location_messages)
+            details.setdefault("_schema", []).extend(_as_messages(location_messages))
     return details
 
 

@@ -79,6 +79,7 @@ class Job(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
+    company: Mapped[Company] = relationship()
     hiring_managers: Mapped[list[User]] = relationship(secondary=job_hiring_managers,
                                                        order_by=User.id)
 
@@ -139,3 +140,36 @@ class RevokedToken(db.Model):
 
     jti: Mapped[str] = mapped_column(String(64), primary_key=True)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+NOTIFICATION_PENDING, NOTIFICATION_SENT, NOTIFICATION_FAILED = "pending", "sent", "failed"
+NOTIFICATION_STATUSES = (NOTIFICATION_PENDING, NOTIFICATION_SENT, NOTIFICATION_FAILED)
+
+
+class Notification(db.Model):
+    """The outbox: one email to send, written in the transaction of the change it reports."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", NOTIFICATION_STATUSES), name="status"),
+        Index("ix_notifications_application_id_id", "application_id", "id"),
+        Index("ix_notifications_status_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    history_id: Mapped[int | None] = mapped_column(ForeignKey("application_history.id"))
+    kind: Mapped[str] = mapped_column(String(40))
+    recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    recipient: Mapped[str] = mapped_column(String(254))  # the address when it was recorded
+    status: Mapped[str] = mapped_column(String(10), default=NOTIFICATION_PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    # a sender holds the row until then; a crashed sender's claim simply runs out
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    application: Mapped[Application] = relationship()
+    history: Mapped[ApplicationHistory | None] = relationship()

@@ -15,6 +15,15 @@ config.set_main_option(
     "sqlalchemy.url", target_db.engine.url.render_as_string(hide_password=False).replace("%", "%%"))
 
 
+def render_item(type_, obj, autogen_context):
+    """Write the app's UTCDateTime as the plain column type it stores."""
+    from ats.common.db import UTCDateTime
+
+    if type_ == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
+
 def run_migrations_offline():
     """Emit SQL to stdout instead of running it (flask db upgrade --sql)."""
     context.configure(url=config.get_main_option("sqlalchemy.url"),
@@ -31,6 +40,7 @@ def run_migrations_online():
 
     conf_args = dict(current_app.extensions["migrate"].configure_args)
     conf_args.setdefault("process_revision_directives", skip_empty_autogenerate)
+    conf_args.setdefault("render_item", render_item)
     with target_db.engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_db.metadata, **conf_args)
         with context.begin_transaction():

@@ -21,6 +21,7 @@ from ats.config import database_url as database_url_from  # noqa: E402
 from ats.auth import services as accounts  # noqa: E402
 from ats.extensions import db, limiter  # noqa: E402
 from ats.models import ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, Company  # noqa: E402
+from tests.mailbox import Mailbox  # noqa: E402
 
 PASSWORD = "correct-horse-battery"
 
@@ -50,8 +51,26 @@ def database_url():
 
 
 @pytest.fixture(scope="session")
-def app(database_url):
-    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url})
+def smtp_server():
+    """A real SMTP server for the whole run; every mail the app sends lands in it."""
+    server = Mailbox()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def mailbox(smtp_server):
+    """The SMTP server, emptied for this test."""
+    smtp_server.reset()
+    yield smtp_server
+    smtp_server.reset()
+
+
+@pytest.fixture(scope="session")
+def app(database_url, smtp_server):
+    app = create_app({"SQLALCHEMY_DATABASE_URI": database_url,
+                      "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": smtp_server.port})
     with app.app_context():
         upgrade()  # the schema comes from the migrations, as in production
     yield app

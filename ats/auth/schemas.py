@@ -1,11 +1,21 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
+from ats.auth.services import company_key
 from ats.common.schemas import Choice, Email, Str, Timestamp
-from ats.models import CANDIDATE, RECRUITER
+from ats.models import CANDIDATE, RECRUITER, Company
 
 NAME = validate.Length(min=1, max=120)
 PASSWORD = validate.Length(min=8, max=128)
+
+
+def _company_key_fits(name: str) -> None:
+    """Uniqueness uses the casefolded name, which can be longer ("ß" -> "ss"): it must fit too."""
+    if len(company_key(name)) > Company.name_key.type.length:
+        raise ma.ValidationError("Too long once letter case is ignored.")
+
+
+COMPANY_NAME = [NAME, _company_key_fits]
 
 
 class Credentials(ma.Schema):
@@ -24,7 +34,7 @@ class NewAccount(ma.Schema):
 
 class Registration(NewAccount):
     role = Choice((CANDIDATE, RECRUITER), load_default=CANDIDATE)
-    company_name = Str(validate=NAME, metadata={"description": "required for recruiters"})
+    company_name = Str(validate=COMPANY_NAME, metadata={"description": "required for recruiters"})
 
     @ma.validates_schema
     def company_for_recruiters(self, data, **kwargs):

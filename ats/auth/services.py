@@ -25,10 +25,12 @@ def company_taken(name: str) -> bool:
 
 
 def _conflict_for(email: str | None, company_name: str | None) -> Conflict | None:
-    if email is not None and email_taken(email):
-        return Conflict("An account with this email already exists.", code="email_taken")
-    if company_name is not None and company_taken(company_name):
-        return Conflict("A company with this name already exists.", code="company_taken")
+    # no autoflush: a pending company that lost a race must fail in commit_unique, not here
+    with db.session.no_autoflush:
+        if email is not None and email_taken(email):
+            return Conflict("An account with this email already exists.", code="email_taken")
+        if company_name is not None and company_taken(company_name):
+            return Conflict("A company with this name already exists.", code="company_taken")
     return None
 
 

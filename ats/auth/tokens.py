@@ -3,6 +3,7 @@ from datetime import datetime, timezone
 
 from flask_jwt_extended import JWTManager
 
+from ats.common.schemas import MAX_ID
 from ats.errors import error_response
 from ats.extensions import db
 from ats.models import RevokedToken, User
@@ -20,13 +21,18 @@ def register_token_callbacks(jwt: JWTManager) -> None:
     @jwt.user_lookup_loader
     def load_user(_header, payload) -> User | None:
         subject = payload.get("sub")
-        if not isinstance(subject, str) or not subject.isdigit():
+        if not (isinstance(subject, str) and subject.isascii() and subject.isdigit()):
+            return None  # isascii: "²".isdigit() is true, but int("²") fails
+        if int(subject) > MAX_ID:
             return None
         return db.session.get(User, int(subject))
 
     @jwt.token_in_blocklist_loader
     def is_revoked(_header, payload) -> bool:
-        return db.session.get(RevokedToken, payload["jti"]) is not None
+        jti = payload.get("jti")
+        if not isinstance(jti, str) or not 0 < len(jti) <= 64 or "exp" not in payload:
+            return True  # not one of ours: it could never expire nor be revoked
+        return db.session.get(RevokedToken, jti) is not None
 
     # flask-jwt-extended answers 422 {"msg"} by default: every failure is our 401.
     jwt.unauthorized_loader(lambda reason: _unauthorized("Missing or malformed bearer token."))

@@ -6,18 +6,27 @@ import flask_smorest
 from flask_jwt_extended import current_user, jwt_required
 from webargs import core
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import BadRequest
-from werkzeug.routing import IntegerConverter
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.routing import IntegerConverter, ValidationError
 
 from ats.common.access import require
 from ats.common.schemas import MAX_ID
 
 
 class JsonObjectParser(FlaskParser):
-    """A body must be a JSON object: anything else is a 400, not a field error."""
+    """A body must be a JSON object: anything else is a 400, not a field error.
+
+    Unknown query parameters are rejected like unknown body fields (webargs ignores them).
+    """
+
+    DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
+                                   "query": "raise", "querystring": "raise"}
 
     def load_json(self, req, schema):
-        data = super().load_json(req, schema)
+        try:
+            data = super().load_json(req, schema)
+        except RecursionError:  # nested deeper than the JSON decoder goes
+            raise BadRequest("The body is not valid JSON.") from None
         if data is core.missing:
             raise BadRequest("This call takes a JSON object body (Content-Type: application/json).")
         if not isinstance(data, dict):
@@ -57,6 +66,14 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, url_map):
         super().__init__(url_map, min=1, max=MAX_ID)
+
+    def to_python(self, value: str) -> int:
+        try:
+            return super().to_python(value)
+        except ValidationError:
+            # No such resource, whatever the method: werkzeug's own miss would answer 405 when
+            # another method's rule for the same path was tried first (PATCH /api/jobs/0).
+            raise NotFound() from None
 
     @staticmethod
     def openapi_schema(_converter) -> dict:

@@ -8,7 +8,8 @@ MAX_ID = 2**31 - 1  # the database's integer range: larger ids cannot exist
 class Str(fields.String):
     """A string that is trimmed and never carries a NUL byte (PostgreSQL refuses them)."""
 
-    default_error_messages = {"nul": "Must not contain NUL characters."}
+    default_error_messages = {"nul": "Must not contain NUL characters.",
+                              "unicode": "Must be valid Unicode text."}
 
     def __init__(self, *args, strip: bool = True, **kwargs):
         self.strip = strip
@@ -18,6 +19,10 @@ class Str(fields.String):
         value = super()._deserialize(value, attr, data, **kwargs)
         if "\x00" in value:
             raise self.make_error("nul")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate ("\ud800" in JSON): no database takes it
+            raise self.make_error("unicode") from None
         return value.strip() if self.strip else value
 
 

@@ -1,13 +1,13 @@
 import marshmallow as ma
 from marshmallow import fields
 
-from ats.auth.schemas import NAME, NewAccount
+from ats.auth.schemas import COMPANY_NAME, NewAccount
 from ats.common.schemas import Choice, Str, Timestamp
 from ats.models import STAFF_ROLES
 
 
 class CompanyIn(ma.Schema):
-    name = Str(required=True, validate=NAME)
+    name = Str(required=True, validate=COMPANY_NAME)
 
 
 class CompanyOut(ma.Schema):

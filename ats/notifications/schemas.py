@@ -1,0 +1,23 @@
+import marshmallow as ma
+from marshmallow import fields
+
+from ats.common.schemas import Timestamp
+from ats.models import NOTIFICATION_STATUSES
+
+
+class NotificationOut(ma.Schema):
+    id = fields.Integer(required=True)
+    kind = fields.String(required=True, metadata={
+        "enum": ["application_received", "new_application", "stage_changed"]})
+    recipient = fields.String(required=True)
+    status = fields.String(required=True, metadata={"enum": list(NOTIFICATION_STATUSES)})
+    attempts = fields.Integer(required=True)
+    last_error = fields.String(required=True, allow_none=True,
+                               metadata={"description": "why the last attempt failed"})
+    created_at = Timestamp(required=True)
+    sent_at = Timestamp(required=True, allow_none=True)
+
+
+class NotificationList(ma.Schema):
+    items = fields.List(fields.Nested(NotificationOut), required=True,
+                        metadata={"description": "newest first"})

@@ -1,0 +1,196 @@
+"""The outbox: record in the caller's transaction, hand to the queue after its commit,
+deliver each notification at most once.
+
+Delivery claims its row before sending (a conditional UPDATE), so a duplicate job, a sweep
+racing a retry or two workers never send one notification twice. A claim is a lease: if
+the sender dies, the lease runs out and the sweep hands the row to the queue again.
+"""
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from redis import RedisError
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+from sqlalchemy import or_, select, update
+
+from ats.common.access import application_visible_or_404, can_see_pipeline, require
+from ats.common.db import utcnow
+from ats.extensions import db, mail
+from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT, RECRUITER,
+                        Application, ApplicationHistory, Notification, User)
+from ats.notifications.messages import build_message
+from ats.notifications.queue import emails_queue, redis_connection
+
+log = logging.getLogger(__name__)
+
+APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED = (
+    "application_received", "new_application", "stage_changed")
+TASK = "ats.notifications.tasks.send_notification"
+LIVE_JOB = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
+
+
+class DeliveryFailed(Exception):
+    """A send failed and attempts remain: RQ retries the job after its backoff."""
+
+
+# --- recording (inside the caller's transaction) ----------------------------------------
+
+def _record(application: Application, kind: str, recipient: User, event_id: int) -> Notification:
+    notification = Notification(application=application, kind=kind, recipient_id=recipient.id,
+                                recipient=recipient.email,
+                                dedupe_key=f"{kind}:{event_id}:{recipient.id}")
+    db.session.add(notification)
+    return notification
+
+
+def record_new_application(application: Application) -> list[int]:
+    """The candidate's confirmation and a mail to each recruiter and assigned hiring manager."""
+    db.session.flush()
+    recruiters = db.session.scalars(select(User).where(
+        User.company_id == application.company_id, User.role == RECRUITER)).all()
+    staff = {user.id: user for user in [*recruiters, *application.job.hiring_managers]}
+    rows = [_record(application, APPLICATION_RECEIVED, application.candidate, application.id)]
+    rows += [_record(application, NEW_APPLICATION, user, application.id) for user in staff.values()]
+    db.session.flush()
+    return [row.id for row in rows]
+
+
+def record_stage_change(application: Application, history: ApplicationHistory) -> list[int]:
+    db.session.flush()
+    row = _record(application, STAGE_CHANGED, application.candidate, history.id)
+    row.history = history
+    db.session.flush()
+    return [row.id]
+
+
+# --- handing over (after the commit) -----------------------------------------------------
+
+def _lease() -> timedelta:
+    """How long a claim holds: longer than RQ lets a send run (MAIL_SEND_TIMEOUT)."""
+    return timedelta(seconds=current_app.config["MAIL_SEND_TIMEOUT"] + 15)
+
+
+def _job_id(notification_id: int) -> str:
+    return f"notification-{notification_id}"
+
+
+def _enqueue(connection, ids: list[int]) -> None:
+    config = current_app.config
+    retry = Retry(max=config["MAIL_MAX_ATTEMPTS"] - 1, interval=config["MAIL_RETRY_DELAYS"])
+    emails_queue(connection).enqueue_many([
+        Queue.prepare_data(TASK, args=(notification_id,), job_id=_job_id(notification_id),
+                           timeout=config["MAIL_SEND_TIMEOUT"], retry=retry, result_ttl=3600,
+                           failure_ttl=7 * 24 * 3600)
+        for notification_id in ids])
+
+
+def _deliver_inline(ids: list[int]) -> None:
+    for notification_id in ids:
+        try:
+            deliver(notification_id)
+        except DeliveryFailed:
+            pass  # the row keeps its error and stays pending for `flask ats requeue`
+
+
+def dispatch(ids: list[int]) -> None:
+    """Hand committed notifications to the queue (or deliver them inline without Redis).
+
+    Never raises: the change is committed, and a row that cannot be queued now stays
+    pending for the worker's sweep.
+    """
+    if not ids:
+        return
+    connection = redis_connection()
+    if connection is None:
+        _deliver_inline(ids)
+        return
+    try:
+        _enqueue(connection, ids)
+    except RedisError as error:
+        log.warning("queue unreachable (%s): %d notification(s) stay pending", error, len(ids))
+
+
+def requeue_pending(batch: int = 1000) -> int:
+    """Hand every pending notification that nobody is sending back to the queue.
+
+    Rows whose lease ran out (their sender died) go back whatever Redis remembers of their
+    job; rows never claimed go back unless their job is still waiting or running.
+    """
+    now = utcnow()
+    rows = db.session.execute(
+        select(Notification.id, Notification.claimed_until)
+        .where(Notification.status == NOTIFICATION_PENDING,
+               or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
+        .order_by(Notification.id).limit(batch)).all()
+    db.session.rollback()  # end the read before slow work
+    connection = redis_connection()
+    if connection is None:
+        _deliver_inline([row.id for row in rows])
+        return len(rows)
+    unclaimed = [row.id for row in rows if row.claimed_until is None]
+    jobs = Job.fetch_many([_job_id(i) for i in unclaimed], connection=connection)
+    waiting = {i for i, job in zip(unclaimed, jobs) if job is not None and job.get_status(refresh=False) in LIVE_JOB}
+    ids = [row.id for row in rows if row.id not in waiting]
+    if ids:
+        _enqueue(connection, ids)
+    return len(ids)
+
+
+# --- delivering (in the worker, or inline) -----------------------------------------------
+
+def _claim(notification_id: int) -> bool:
+    now = utcnow()
+    claimed = db.session.execute(
+        update(Notification)
+        .where(Notification.id == notification_id, Notification.status == NOTIFICATION_PENDING,
+               or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
+        .values(claimed_until=now + _lease(), attempts=Notification.attempts + 1)
+    ).rowcount == 1
+    db.session.commit()
+    return claimed
+
+
+def _send(message) -> None:
+    if current_app.config["MAIL_SERVER"]:
+        mail.send(message)
+    else:  # zero-setup mode: the mail goes to the console
+        log.info("mail (not sent: MAIL_SERVER is unset)\nTo: %s\nSubject: %s\n\n%s",
+                 ", ".join(message.recipients), message.subject, message.body)
+
+
+def deliver(notification_id: int) -> str:
+    """Send one notification unless another sender has it or it is done: sent, skipped or failed."""
+    if not _claim(notification_id):
+        return "skipped"
+    notification = db.session.get(Notification, notification_id)
+    try:
+        _send(build_message(notification))
+    except Exception as error:  # SMTP refused or unreachable, or a broken template
+        notification.last_error = f"{type(error).__name__}: {error}"[:1000]
+        notification.claimed_until = None
+        give_up = notification.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
+        if give_up:
+            notification.status = NOTIFICATION_FAILED
+        db.session.commit()
+        log.warning("notification %s attempt %s failed: %s", notification_id,
+                    notification.attempts, notification.last_error)
+        if give_up:
+            return "failed"
+        raise DeliveryFailed(notification.last_error) from error
+    notification.status = NOTIFICATION_SENT
+    notification.sent_at = utcnow()
+    notification.claimed_until = None
+    db.session.commit()
+    return "sent"
+
+
+# --- reading -----------------------------------------------------------------------------
+
+def list_for_application(user: User, application_id: int) -> dict:
+    application = application_visible_or_404(application_id, user)
+    require(can_see_pipeline(user, application.company_id))
+    rows = db.session.scalars(select(Notification)
+                              .where(Notification.application_id == application.id)
+                              .order_by(Notification.id.desc())).all()
+    return {"items": rows}
