@@ -41,5 +41,14 @@ def seed():
         click.echo(f"  {role:<15} {email}")
 
 
+@ats_cli.command("requeue")
+def requeue():
+    """Hand every notification still pending back to the queue (inline without REDIS_URL)."""
+    from ats.notifications.services import requeue_pending
+
+    count = requeue_pending()
+    click.echo(f"{count} pending notification(s) handed over.")
+
+
 def _describe(messages: dict) -> str:
     return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in messages.items())

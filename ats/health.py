@@ -7,6 +7,7 @@ from sqlalchemy import text
 
 from ats.common.api import Blueprint
 from ats.extensions import db
+from ats.notifications.queue import redis_connection
 
 blp = Blueprint("health", __name__, url_prefix="/api", description="Service status")
 
@@ -28,11 +29,11 @@ def _database() -> str:
 
 
 def _queue() -> str:
-    url = current_app.config["REDIS_URL"]
-    if not url:
+    connection = redis_connection()
+    if connection is None:
         return "inline"
     try:
-        redis.Redis.from_url(url, socket_timeout=0.5, socket_connect_timeout=0.5).ping()
+        connection.ping()
         return "ok"
     except redis.RedisError:
         return "down"

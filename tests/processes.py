@@ -67,17 +67,36 @@ class Worker:
                                         start_new_session=True)
         return self
 
-    def signal_group(self, signum):
-        os.killpg(self.process.pid, signum)
+    def _tree(self) -> list[int]:
+        """The worker and every process under it (RQ gives each work horse a session of its own)."""
+        parents = {}
+        for entry in Path("/proc").iterdir():
+            if entry.name.isdigit():
+                try:
+                    parents[int(entry.name)] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+                except (OSError, IndexError, ValueError):
+                    pass
+        tree = [self.process.pid]
+        for pid in tree:
+            tree += [child for child, parent in parents.items() if parent == pid]
+        return tree
+
+    def signal_all(self, signum):
+        """Signal every process of the worker, as a PaaS does when it stops a container."""
+        for pid in self._tree():
+            try:
+                os.kill(pid, signum)
+            except ProcessLookupError:
+                pass
 
     def kill(self):
         """SIGKILL the worker and its work horse at once."""
-        self.signal_group(signal.SIGKILL)
+        self.signal_all(signal.SIGKILL)
         self.process.wait(10)
 
     def stop(self, timeout: float = 30):
         if self.process is not None and self.process.poll() is None:
-            self.signal_group(signal.SIGTERM)
+            self.signal_all(signal.SIGTERM)
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:

@@ -5,6 +5,8 @@ from ats.applications.schemas import (ApplicationIn, ApplicationOut, Application
                                       StageChange, StageQuery)
 from ats.common.schemas import page_of
 from ats.models import CANDIDATE
+from ats.notifications import services as outbox
+from ats.notifications.schemas import NotificationList
 
 ApplicationPage = page_of(ApplicationOut)
 
@@ -64,3 +66,12 @@ def change_stage(data, application_id):
 def history(application_id):
     """Every stage the application entered, oldest first."""
     return services.history(get_current_user(), application_id)
+
+
+@blp.get("/applications/<id:application_id>/notifications")
+@blp.auth()
+@blp.response(200, NotificationList)
+@blp.errors(403, 404)
+def notifications(application_id):
+    """The emails an application caused and whether each was sent (its company's staff, admins)."""
+    return outbox.list_for_application(get_current_user(), application_id)

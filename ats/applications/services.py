@@ -12,6 +12,7 @@ from ats.common.pagination import keyset_page
 from ats.errors import Conflict
 from ats.extensions import db
 from ats.models import Application, ApplicationHistory, Job, User
+from ats.notifications import services as outbox
 
 
 def _already_applied() -> Conflict:
@@ -31,10 +32,12 @@ def apply(user: User, job_id: int, data: dict) -> Application:
     db.session.add(ApplicationHistory(application=application, from_stage=None,
                                       to_stage=workflow.INITIAL, changed_by_id=user.id))
     try:
+        notifications = outbox.record_new_application(application)  # flushes: may lose the race
         db.session.commit()
     except IntegrityError:  # the same candidate applying twice at once: one wins
         db.session.rollback()
         raise _already_applied() from None
+    outbox.dispatch(notifications)
     return application
 
 
@@ -80,9 +83,12 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
         current = db.session.scalar(select(Application.stage).where(Application.id == application.id))
         raise workflow.InvalidTransition(
             current, to_stage, f"The application was moved to {current} meanwhile; reload it.")
-    db.session.add(ApplicationHistory(application_id=application.id, from_stage=from_stage,
-                                      to_stage=to_stage, changed_by_id=user.id, note=note))
+    move = ApplicationHistory(application_id=application.id, from_stage=from_stage,
+                              to_stage=to_stage, changed_by_id=user.id, note=note)
+    db.session.add(move)
+    notifications = outbox.record_stage_change(application, move)
     db.session.commit()
+    outbox.dispatch(notifications)
     return application
 
 

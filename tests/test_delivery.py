@@ -1,0 +1,211 @@
+"""Delivery through the queue, against real parts: a redis-server of the test's own, a real
+`python worker.py` process, a real SMTP server. Each test breaks one of them on purpose."""
+import signal
+import time
+
+import pytest
+from sqlalchemy import select
+
+from ats.extensions import db
+from ats.models import HIRING_MANAGER, Notification
+from ats.notifications import services as outbox
+from tests.processes import RedisServer, Worker
+
+FAST_RETRIES = {"MAIL_MAX_ATTEMPTS": 5, "MAIL_RETRY_DELAYS": [1, 1, 1, 1], "MAIL_SEND_TIMEOUT": 5}
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer()
+    server.start()
+    yield server
+    if server.process:
+        server.resume()  # a paused server would not hear the stop
+        server.stop()
+
+
+@pytest.fixture
+def queued(app, redis_server):
+    """The app hands notifications to the test's Redis instead of delivering them inline."""
+    saved = {key: app.config[key] for key in ("REDIS_URL", *FAST_RETRIES)}
+    app.config.update(REDIS_URL=redis_server.url, **FAST_RETRIES)
+    app.extensions.pop("ats.redis", None)
+    yield redis_server
+    app.config.update(saved)
+    app.extensions.pop("ats.redis", None)
+
+
+@pytest.fixture
+def start_worker(app, queued, smtp_server):
+    """start_worker() -> a running `python worker.py` wired to this test's database and mail."""
+    workers = []
+
+    def start():
+        env = {"ATS_ENV": "testing", "SECRET_KEY": app.config["SECRET_KEY"],
+               "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": queued.url,
+               "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.port),
+               "MAIL_MAX_ATTEMPTS": str(FAST_RETRIES["MAIL_MAX_ATTEMPTS"]),
+               "MAIL_RETRY_DELAYS": ",".join(map(str, FAST_RETRIES["MAIL_RETRY_DELAYS"])),
+               "MAIL_SEND_TIMEOUT": str(FAST_RETRIES["MAIL_SEND_TIMEOUT"])}
+        worker = Worker(env).start()
+        workers.append(worker)
+        return worker
+
+    yield start
+    for worker in workers:
+        worker.stop()
+
+
+@pytest.fixture
+def job(make_job, recruiter, make_user):
+    manager = make_user(HIRING_MANAGER, recruiter.company_id)
+    return make_job(recruiter, title="Queue Engineer", hiring_manager_ids=[manager.id])
+
+
+def rows(app):
+    with app.app_context():
+        return db.session.scalars(select(Notification).order_by(Notification.id)).all()
+
+
+def wait_until(predicate, timeout: float, step: float = 0.2):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step)
+    return predicate()
+
+
+def timed(call):
+    started = time.monotonic()
+    response = call()
+    return response, time.monotonic() - started
+
+
+def assert_each_sent_once(app, mailbox):
+    """Every row sent, and the SMTP server got exactly one mail per row."""
+    notifications = rows(app)
+    assert notifications and all(n.status == "sent" for n in notifications), \
+        [(n.id, n.status, n.attempts, n.last_error) for n in notifications]
+    received = sorted(m["To"] for m in mailbox.messages)
+    assert received == sorted(n.recipient for n in notifications)
+
+
+def test_the_worker_delivers_queued_mail(app, client, mailbox, start_worker, job, candidate,
+                                         recruiter, make_application):
+    worker = start_worker()
+    application = make_application(candidate, job["id"])
+    client.patch(f"/api/applications/{application['id']}/stage", json={"stage": "screening"},
+                 headers=recruiter.headers)
+
+    assert len(mailbox.wait_for(4, timeout=30)) == 4, worker.output()
+    assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 10)
+    assert_each_sent_once(app, mailbox)
+    assert client.get("/api/health").get_json()["queue"] == "ok"
+
+
+def test_redis_down_requests_stay_fast_and_every_mail_arrives_once_it_is_back(
+        app, client, mailbox, queued, start_worker, job, candidate, recruiter, make_application):
+    worker = start_worker()
+    queued.stop()
+
+    application, took = timed(lambda: client.post(
+        f"/api/jobs/{job['id']}/applications", json={}, headers=candidate.headers))
+    assert application.status_code == 201 and took < 2, took
+    application_id = application.get_json()["id"]
+    for stage in ("screening", "interview"):
+        response, took = timed(lambda: client.patch(
+            f"/api/applications/{application_id}/stage", json={"stage": stage},
+            headers=recruiter.headers))
+        assert response.status_code == 200 and took < 2, took
+    assert client.get("/api/health").get_json()["queue"] == "down"
+    assert all(n.status == "pending" for n in rows(app))
+
+    queued.start()  # empty: whatever was queued before is gone, the outbox is not
+    assert wait_until(lambda: len(mailbox.messages) >= 5, 90), worker.output()
+    assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 10)
+    time.sleep(2)  # a duplicate would arrive now
+    assert_each_sent_once(app, mailbox)
+
+
+def test_a_hung_redis_does_not_hang_requests(app, client, queued, job, candidate):
+    queued.pause()
+    response, took = timed(lambda: client.post(
+        f"/api/jobs/{job['id']}/applications", json={}, headers=candidate.headers))
+    queued.resume()
+    assert response.status_code == 201
+    assert took < 2, took
+    assert all(n.status == "pending" for n in rows(app))
+
+
+def test_a_worker_killed_mid_send_is_replaced_and_the_mail_arrives_once(
+        app, client, mailbox, start_worker, job, candidate, make_application):
+    mailbox.mode, mailbox.delay = "slow", 3.0
+    first = start_worker()
+    make_application(candidate, job["id"])
+    assert mailbox.rcpt_started.wait(30), first.output()
+    first.kill()
+
+    mailbox.delay = 0.5
+    second = start_worker()
+    # the killed sender's lease runs out, the sweep hands the row back, the new worker sends
+    assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 90), second.output()
+    time.sleep(2)
+    assert_each_sent_once(app, mailbox)
+
+
+def test_smtp_down_attempts_are_counted_and_delivery_resumes(app, client, mailbox, smtp_server,
+                                                             start_worker, job, candidate,
+                                                             make_application):
+    mailbox.mode = "reject"
+    worker = start_worker()
+    make_application(candidate, job["id"])
+    assert wait_until(lambda: all(n.attempts >= 2 for n in rows(app)), 30), worker.output()
+    assert all(n.status == "pending" and "451" in n.last_error for n in rows(app))
+
+    mailbox.mode = "accept"
+    assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 60), worker.output()
+    assert_each_sent_once(app, mailbox)
+
+
+def test_after_the_last_retry_the_row_is_failed_and_visible(app, client, mailbox, start_worker,
+                                                            job, candidate, recruiter,
+                                                            make_application):
+    mailbox.mode = "reject"
+    worker = start_worker()
+    application = make_application(candidate, job["id"])
+    limit = FAST_RETRIES["MAIL_MAX_ATTEMPTS"]
+    assert wait_until(lambda: all(n.status == "failed" for n in rows(app)), 60), worker.output()
+
+    items = client.get(f"/api/applications/{application['id']}/notifications",
+                       headers=recruiter.headers).get_json()["items"]
+    assert items and all(i["status"] == "failed" and i["attempts"] == limit for i in items)
+    assert all("451" in i["last_error"] for i in items)
+    assert mailbox.messages == []
+
+
+def test_sigterm_lets_the_mail_being_sent_finish(app, mailbox, start_worker, job, candidate,
+                                                 make_application):
+    mailbox.mode, mailbox.delay = "slow", 3.0
+    worker = start_worker()
+    make_application(candidate, job["id"])
+    assert mailbox.rcpt_started.wait(30), worker.output()
+
+    worker.signal_all(signal.SIGTERM)  # as a PaaS does: every process
+    worker.process.wait(30)
+    assert len(mailbox.messages) >= 1, worker.output()
+    first = mailbox.messages[0]["To"]
+    sent = [n for n in rows(app) if n.recipient == first]
+    assert sent[0].status == "sent" and sent[0].attempts == 1
+
+
+def test_a_duplicate_job_sends_nothing_more(app, mailbox, start_worker, job, candidate,
+                                            make_application):
+    start_worker()
+    make_application(candidate, job["id"])
+    assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 30)
+    with app.app_context():
+        ids = [n.id for n in rows(app)]
+        outbox._enqueue(outbox.redis_connection(), ids)  # the same jobs once more
+    time.sleep(3)
+    assert_each_sent_once(app, mailbox)
