@@ -2,20 +2,15 @@
 from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ats import workflow
 from ats.extensions import db
 from ats.models import Application, ApplicationHistory
-from tests.helpers import error_code
+from tests.helpers import assert_error, assert_invalid, count, ids
 
 PIPELINE = ["applied", "screening", "interview", "offer", "hired"]
 OPEN_STAGES = PIPELINE[:-1]
-
-
-def count(app, table, *where):
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(table).where(*where))
 
 
 def stored_stage(app, application_id):
@@ -28,24 +23,6 @@ def history_rows(app, application_id):
         return [(row.from_stage, row.to_stage, row.changed_by_id) for row in db.session.scalars(
             select(ApplicationHistory).where(ApplicationHistory.application_id == application_id)
             .order_by(ApplicationHistory.id))]
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.get_json()
-    assert error_code(response) == code
-
-
-def assert_invalid(response, *fields):
-    assert_error(response, 422, "validation_error")
-    details = response.get_json()["error"]["details"]
-    assert all(field in details for field in fields), details
-    for messages in details.values():
-        assert isinstance(messages, list) and all(isinstance(m, str) for m in messages), details
-
-
-def ids(response):
-    assert response.status_code == 200, response.get_json()
-    return [item["id"] for item in response.get_json()["items"]]
 
 
 @pytest.fixture

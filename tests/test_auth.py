@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from ats.extensions import db
 from ats.models import Company, RevokedToken, User
 from tests.conftest import PASSWORD
-from tests.helpers import error_code
+from tests.helpers import assert_invalid, count, error_code
 
 USER_FIELDS = {"id", "name", "email", "role", "company_id", "created_at"}
 
@@ -32,20 +32,9 @@ def me(client, headers):
     return client.get("/api/auth/me", headers=headers)
 
 
-def count(app, model):
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
-
-
 def assert_unauthorized(response):
     assert response.status_code == 401, response.get_json()
     assert error_code(response) == "unauthorized"
-
-
-def assert_invalid(response, field):
-    assert response.status_code == 422, response.get_json()
-    assert error_code(response) == "validation_error"
-    assert field in response.get_json()["error"]["details"], response.get_json()
 
 
 def email_of_length(n):

@@ -1,21 +1,10 @@
 """Companies and their staff: /api/companies."""
 import pytest
-from sqlalchemy import func, select
 
 from ats.extensions import db
 from ats.models import Company, User
 from tests.conftest import PASSWORD
-from tests.helpers import error_code
-
-
-def count(app, model):
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.get_json()
-    assert error_code(response) == code
+from tests.helpers import assert_error, count
 
 
 def member(role="hiring_manager", email="new.member@example.com", **fields):

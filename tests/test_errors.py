@@ -3,13 +3,13 @@ and a rejected request changes nothing."""
 import json
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import OperationalError
 
 from ats.extensions import db
 from ats.models import Application, ApplicationHistory, Company, Job, User
 from tests.conftest import PASSWORD
-from tests.helpers import error_code
+from tests.helpers import assert_invalid, count, error_code
 
 SQL_INJECTION = "'; DROP TABLE users; --"
 EMOJI = "Zoë 🚀👩🏽‍💻 ✓"
@@ -21,29 +21,12 @@ def assert_error(response, status, code):
     assert error_code(response) == code
 
 
-def assert_invalid(response, *fields):
-    """422 whose details map field names (including each of fields) to lists of strings."""
-    assert_error(response, 422, "validation_error")
-    details = response.get_json()["error"]["details"]
-    assert all(field in details for field in fields), details
-    for field, messages in details.items():
-        assert isinstance(field, str)
-        assert isinstance(messages, list) and messages, details
-        assert all(isinstance(m, str) for m in messages), details
-    return details
-
-
 def snapshot(app):
     """Every row of every table: a rejected request must leave this unchanged."""
     with app.app_context():
         return {table.name: db.session.execute(
                     table.select().order_by(*table.primary_key.columns)).all()
                 for table in db.metadata.sorted_tables}
-
-
-def count(app, model):
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(model))
 
 
 @pytest.fixture

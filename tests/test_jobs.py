@@ -2,16 +2,10 @@
 from datetime import datetime
 
 import pytest
-from sqlalchemy import func, select
 
 from ats.extensions import db
 from ats.models import Application, Job, job_hiring_managers
-from tests.helpers import error_code
-
-
-def count(app, table):
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(table))
+from tests.helpers import assert_error, assert_invalid, count, ids
 
 
 def job_row(app, job_id):
@@ -24,26 +18,6 @@ def job_row(app, job_id):
                 "status": job.status, "company_id": job.company_id,
                 "created_at": job.created_at, "updated_at": job.updated_at,
                 "hiring_manager_ids": job.hiring_manager_ids}
-
-
-def assert_error(response, status, code):
-    assert response.status_code == status, response.get_json()
-    assert error_code(response) == code
-
-
-def assert_invalid(response, *fields):
-    """422 validation_error whose details name each of fields with a list of messages."""
-    assert_error(response, 422, "validation_error")
-    details = response.get_json()["error"]["details"]
-    for field in fields:
-        assert field in details, details
-    for messages in details.values():
-        assert isinstance(messages, list) and all(isinstance(m, str) for m in messages), details
-
-
-def ids(response):
-    assert response.status_code == 200, response.get_json()
-    return [job["id"] for job in response.get_json()["items"]]
 
 
 @pytest.fixture

@@ -7,12 +7,12 @@ import threading
 from collections import Counter
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from ats.extensions import db
 from ats.models import Application, ApplicationHistory, Company, User
 from tests.conftest import PASSWORD
-from tests.helpers import error_code
+from tests.helpers import count, error_code
 
 THREADS = 8
 
@@ -40,11 +40,6 @@ def race(app, send):
     assert not failures, failures
     assert all(status < 500 for status, _ in results), results
     return Counter(results)
-
-
-def count(app, table, *where):
-    with app.app_context():
-        return db.session.scalar(select(func.count()).select_from(table).where(*where))
 
 
 @pytest.fixture
