@@ -149,6 +149,18 @@ def candidate(make_user):
 
 
 @pytest.fixture
+def hiring_manager(make_user, recruiter):
+    """A hiring manager of the recruiter's company."""
+    return make_user(HIRING_MANAGER, recruiter.company_id)
+
+
+@pytest.fixture
+def outsider(make_user):
+    """A recruiter of another company."""
+    return make_user(RECRUITER)
+
+
+@pytest.fixture
 def make_job(client):
     """make_job(recruiter, **fields) -> job body, posted through the API."""
     def make(owner, **fields):

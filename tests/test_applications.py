@@ -26,18 +26,6 @@ def history_rows(app, application_id):
 
 
 @pytest.fixture
-def hiring_manager(make_user, recruiter):
-    """A hiring manager of the recruiter's company (assigned to `job`)."""
-    return make_user("hiring_manager", company_id=recruiter.company_id)
-
-
-@pytest.fixture
-def outsider(make_user):
-    """A recruiter of another company."""
-    return make_user("recruiter")
-
-
-@pytest.fixture
 def job(make_job, recruiter, hiring_manager):
     return make_job(recruiter, hiring_manager_ids=[hiring_manager.id])
 

@@ -11,18 +11,6 @@ def member(role="hiring_manager", email="new.member@example.com", **fields):
     return {"name": "New Member", "email": email, "password": PASSWORD, "role": role, **fields}
 
 
-@pytest.fixture
-def staff(make_user, recruiter):
-    """A hiring manager of the recruiter's company."""
-    return make_user("hiring_manager", company_id=recruiter.company_id)
-
-
-@pytest.fixture
-def outsider(make_user):
-    """A recruiter of another company."""
-    return make_user("recruiter")
-
-
 # --- POST /api/companies -----------------------------------------------------------------
 
 def test_admin_creates_a_company(client, app, admin):
@@ -68,8 +56,8 @@ def test_company_input_is_validated(client, app, admin, body, field):
 
 # --- GET /api/companies/{id} -------------------------------------------------------------
 
-def test_staff_and_admins_see_the_company(client, recruiter, staff, admin):
-    for user in (recruiter, staff, admin):
+def test_staff_and_admins_see_the_company(client, recruiter, hiring_manager, admin):
+    for user in (recruiter, hiring_manager, admin):
         response = client.get(f"/api/companies/{recruiter.company_id}", headers=user.headers)
         assert response.status_code == 200
         assert response.get_json()["id"] == recruiter.company_id
@@ -110,9 +98,9 @@ def test_members_are_listed_newest_first_and_paginated(client, make_user, recrui
     assert all(u["company_id"] == company_id for u in page["items"] + second["items"])
 
 
-def test_members_are_visible_to_staff_and_admins_only(client, recruiter, staff, admin, outsider, candidate):
+def test_members_are_visible_to_staff_and_admins_only(client, recruiter, hiring_manager, admin, outsider, candidate):
     url = f"/api/companies/{recruiter.company_id}/members"
-    for user in (recruiter, staff, admin):
+    for user in (recruiter, hiring_manager, admin):
         assert client.get(url, headers=user.headers).status_code == 200
     for user in (outsider, candidate):
         assert_error(client.get(url, headers=user.headers), 404, "not_found")
@@ -169,10 +157,10 @@ def test_member_input_rejects_unknown_fields(client, app, recruiter, outsider):
     assert count(app, User) == before
 
 
-def test_hiring_manager_cannot_add_members(client, app, recruiter, staff):
+def test_hiring_manager_cannot_add_members(client, app, recruiter, hiring_manager):
     before = count(app, User)
     response = client.post(f"/api/companies/{recruiter.company_id}/members",
-                           json=member(), headers=staff.headers)
+                           json=member(), headers=hiring_manager.headers)
     assert_error(response, 403, "forbidden")
     assert count(app, User) == before
 

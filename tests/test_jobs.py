@@ -21,18 +21,6 @@ def job_row(app, job_id):
 
 
 @pytest.fixture
-def hiring_manager(make_user, recruiter):
-    """A hiring manager of the recruiter's company."""
-    return make_user("hiring_manager", company_id=recruiter.company_id)
-
-
-@pytest.fixture
-def outsider(make_user):
-    """A recruiter of another company."""
-    return make_user("recruiter")
-
-
-@pytest.fixture
 def board(make_job, recruiter, outsider):
     """An open and a closed job for each of two companies."""
     return {
