@@ -8,5 +8,4 @@ timeout = 30
 graceful_timeout = 20  # a PaaS sends SIGTERM, then SIGKILL after about 30 s
 keepalive = 5
 limit_request_line = 8190  # the largest gunicorn allows: long filter values get a 422, not a 414
-accesslog = "-"  # one line per request on stdout
 preload_app = True  # one app build, shared by the forked workers

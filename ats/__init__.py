@@ -1,24 +1,13 @@
 """The ATS application factory."""
-import logging
 import os
-import sys
 
-from flask import Flask
+from flask import Blueprint, Flask
 
-
-def configure_logging() -> None:
-    """Log to stdout, as a PaaS collects it."""
-    root = logging.getLogger()
-    if not root.handlers:
-        handler = logging.StreamHandler(sys.stdout)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        root.addHandler(handler)
-    root.setLevel(logging.INFO)
-    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
+from ats import observability
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    configure_logging()
+    observability.configure_logging()
 
     from ats import config
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
@@ -31,7 +20,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{os.path.join(app.instance_path, 'ats.sqlite3')}"
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # a database that does not answer must not hold a request (or /api/health) for minutes
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {**app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+                                                   "connect_args": {"connect_timeout": 3}}
 
+    observability.init_app(app)  # first, so its request id is there for every later hook
     from ats.extensions import api, db, jwt, limiter, mail, migrate
     db.init_app(app)
     migrate.init_app(app, db, render_as_batch=True)
@@ -49,6 +43,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     from ats import applications, auth, companies, health, jobs
     for module in (auth, companies, jobs, applications, health):
         api.register_blueprint(module.blp)
+    serve_swagger_ui_assets(app)
 
     from ats.errors import register_error_handlers
     register_error_handlers(app)
@@ -56,3 +51,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     from ats.cli import ats_cli
     app.cli.add_command(ats_cli)
     return app
+
+
+def serve_swagger_ui_assets(app: Flask) -> None:
+    """Swagger UI's scripts and styles at /api/docs/assets/, from the pinned flask-swagger-ui
+    wheel: the docs work offline and the browser loads nothing from a third party."""
+    import flask_swagger_ui
+    dist = os.path.join(os.path.dirname(flask_swagger_ui.__file__), "dist")
+    app.register_blueprint(Blueprint("swagger_ui_assets", __name__, url_prefix="/api/docs",
+                                     static_folder=dist, static_url_path="/assets"))

@@ -74,6 +74,8 @@ def from_environment() -> dict:
         "JWT_ACCESS_TOKEN_EXPIRES": timedelta(minutes=_int("JWT_ACCESS_TOKEN_MINUTES", 15)),
         "JWT_REFRESH_TOKEN_EXPIRES": timedelta(days=_int("JWT_REFRESH_TOKEN_DAYS", 30)),
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
+        # proxies in front of the app whose X-Forwarded-For/-Proto to believe (a PaaS router: 1)
+        "TRUSTED_PROXIES": max(0, _int("TRUSTED_PROXIES", 0)),
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
@@ -114,7 +116,7 @@ class Defaults:
     OPENAPI_URL_PREFIX = "/api"
     OPENAPI_JSON_PATH = "openapi.json"
     OPENAPI_SWAGGER_UI_PATH = "docs"
-    OPENAPI_SWAGGER_UI_URL = "https://cdn.jsdelivr.net/npm/swagger-ui-dist/"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"  # served by the app (ats/__init__.py): no CDN
     OPENAPI_REDOC_PATH = "redoc"
     OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@next/bundles/redoc.standalone.js"
     API_SPEC_OPTIONS = {

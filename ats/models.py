@@ -168,6 +168,8 @@ class Notification(db.Model):
     # a sender holds the row until then; a crashed sender's claim simply runs out
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    # the X-Request-ID of the request that recorded it, so its mail can be traced end to end
+    request_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 

@@ -169,7 +169,7 @@ def test_staff_read_an_applications_notifications(client, app, mailbox, job, tea
         items = response.get_json()["items"]
         assert len(items) == 4
         assert set(items[0]) == {"id", "kind", "recipient", "status", "attempts", "last_error",
-                                 "created_at", "sent_at"}
+                                 "request_id", "created_at", "sent_at"}
         assert [i["id"] for i in items] == sorted((i["id"] for i in items), reverse=True)
         assert all(i["status"] == "sent" for i in items)
 

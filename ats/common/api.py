@@ -3,6 +3,7 @@ from functools import wraps
 from http import HTTPStatus
 
 import flask_smorest
+from flask import g
 from flask_jwt_extended import current_user, jwt_required
 from webargs import core
 from webargs.flaskparser import FlaskParser
@@ -50,6 +51,7 @@ class Blueprint(flask_smorest.Blueprint):
         def decorator(func):
             @wraps(func)
             def guarded(*args, **kwargs):
+                g.user_id = current_user.id if current_user else None  # for the request log
                 if roles:
                     require(current_user.role in roles)
                 return func(*args, **kwargs)

@@ -14,6 +14,8 @@ class NotificationOut(ma.Schema):
     attempts = fields.Integer(required=True)
     last_error = fields.String(required=True, allow_none=True,
                                metadata={"description": "why the last attempt failed"})
+    request_id = fields.String(required=True, allow_none=True, metadata={
+        "description": "the X-Request-ID of the request that recorded it"})
     created_at = Timestamp(required=True)
     sent_at = Timestamp(required=True, allow_none=True)
 

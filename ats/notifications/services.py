@@ -21,6 +21,7 @@ from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_
                         Application, ApplicationHistory, Notification, User)
 from ats.notifications.messages import build_message
 from ats.notifications.queue import emails_queue, redis_connection
+from ats.observability import current_request_id
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +39,7 @@ class DeliveryFailed(Exception):
 
 def _record(application: Application, kind: str, recipient: User, event_id: int) -> Notification:
     notification = Notification(application=application, kind=kind, recipient_id=recipient.id,
-                                recipient=recipient.email,
+                                recipient=recipient.email, request_id=current_request_id(),
                                 dedupe_key=f"{kind}:{event_id}:{recipient.id}")
     db.session.add(notification)
     return notification
