@@ -9,3 +9,5 @@ graceful_timeout = 20  # a PaaS sends SIGTERM, then SIGKILL after about 30 s
 keepalive = 5
 limit_request_line = 8190  # the largest gunicorn allows: long filter values get a 422, not a 414
 preload_app = True  # one app build, shared by the forked workers
+# no gunicornc socket in $HOME: nothing uses it, and servers sharing a home would share its path
+control_socket_disable = True

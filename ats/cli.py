@@ -50,5 +50,27 @@ def requeue():
     click.echo(f"{count} pending notification(s) handed over.")
 
 
+@ats_cli.command("stats")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+def stats(as_json):
+    """Applications per stage for each company, with totals."""
+    from ats import operations
+
+    rows = operations.applications_per_stage()
+    click.echo(operations.stats_json(rows) if as_json else operations.stats_table(rows))
+
+
+@ats_cli.command("check")
+def check():
+    """Check configuration, database (migrated?), Redis and SMTP; exit 1 if any fails."""
+    from ats.operations import run_checks
+
+    results = run_checks()
+    for result in results:
+        click.echo(f"{result.name:<9} {result.status:<8} {result.detail}")
+    if failed := [result.name for result in results if not result.ok]:
+        raise click.ClickException(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+
+
 def _describe(messages: dict) -> str:
     return "; ".join(f"{field}: {' '.join(errors)}" for field, errors in messages.items())

@@ -1,10 +1,26 @@
 """`flask ats …` commands, run through app.test_cli_runner()."""
+import json
+import os
+import socket
+import time
+from pathlib import Path
+
 import pytest
+from alembic.script import ScriptDirectory
+from flask import Flask
+from flask_migrate import upgrade
 from sqlalchemy import func, select
 
-from ats.extensions import db
-from ats.models import Application, Company, Job, User
+from ats import workflow
+from ats.cli import ats_cli
+from ats.config import database_url as database_url_from
+from ats.extensions import db, migrate
+from ats.models import RECRUITER, Application, Company, Job, User
+from ats.operations import TIMEOUT
 from ats.seed import PASSWORD as SEED_PASSWORD
+from tests.conftest import _postgres_database
+from tests.mailbox import free_port
+from tests.processes import RedisServer
 
 ADMIN_PASSWORD = "admin-password-123"
 
@@ -115,3 +131,246 @@ def test_seed_twice_adds_nothing(runner, app, seeded):
 def test_seeded_accounts_log_in_through_the_api(client, seeded):
     for email in ("rita@techcorp.example", "carla@example.com"):
         assert login(client, email, SEED_PASSWORD).status_code == 200, email
+
+
+# --- stats -------------------------------------------------------------------------------
+
+def move(client, actor, application_id, *stages):
+    for stage in stages:
+        response = client.patch(f"/api/applications/{application_id}/stage", json={"stage": stage},
+                                headers=actor.headers)
+        assert response.status_code == 200, response.get_json()
+
+
+def pipeline(**counts) -> dict:
+    return {stage: counts.get(stage, 0) for stage in workflow.STAGES}
+
+
+@pytest.fixture
+def world(app, client, make_user, make_job, make_application, recruiter, outsider):
+    """Three companies whose pipelines are known: {company name: {stage: count}}."""
+    idle = make_user(RECRUITER)  # a company nobody applied to
+    job, other_job = make_job(recruiter), make_job(outsider)
+    candidates = [make_user() for _ in range(4)]
+    first = [make_application(candidate, job["id"]) for candidate in candidates[:3]]
+    second = [make_application(candidate, other_job["id"]) for candidate in candidates[2:]]
+    move(client, recruiter, first[1]["id"], "screening")
+    move(client, recruiter, first[2]["id"], "rejected")
+    move(client, outsider, second[0]["id"], "screening", "interview", "offer", "hired")
+    move(client, outsider, second[1]["id"], "screening", "interview", "offer")
+    with app.app_context():
+        name = {actor.company_id: db.session.get(Company, actor.company_id).name
+                for actor in (recruiter, outsider, idle)}
+    return {name[recruiter.company_id]: pipeline(applied=1, screening=1, rejected=1),
+            name[outsider.company_id]: pipeline(offer=1, hired=1),
+            name[idle.company_id]: pipeline()}
+
+
+def table_rows(output: str) -> dict:
+    """{first column: [numbers]} of the stats table, header and rule left out."""
+    lines = output.splitlines()
+    assert lines[0].split() == ["company", *workflow.STAGES, "total"]
+    columns = len(workflow.STAGES) + 1
+    rows = {}
+    for line in lines[1:]:
+        if not line.startswith("---"):
+            words = line.split()
+            rows[" ".join(words[:-columns])] = [int(n) for n in words[-columns:]]
+    return rows
+
+
+def test_stats_prints_a_row_per_company_and_a_column_per_stage(runner, world):
+    result = runner.invoke(args=["ats", "stats"])
+    assert result.exit_code == 0, result.output
+    expected = {name: [*stages.values(), sum(stages.values())] for name, stages in world.items()}
+    everything = [sum(column) for column in zip(*expected.values())]
+    assert table_rows(result.output) == {**expected, "all companies": everything}
+    assert list(table_rows(result.output)) == [*sorted(world, key=str.casefold), "all companies"]
+
+
+def test_stats_json_gives_the_same_numbers(runner, world):
+    result = runner.invoke(args=["ats", "stats", "--json"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert document["stages"] == list(workflow.STAGES)
+    assert {row["name"]: row["stages"] for row in document["companies"]} == world
+    assert all(row["total"] == sum(row["stages"].values()) for row in document["companies"])
+    assert document["total"] == {"stages": pipeline(applied=1, screening=1, offer=1, hired=1, rejected=1),
+                                 "total": 5}
+
+
+def test_stats_counts_with_one_query(runner, world, count_queries):
+    with count_queries() as statements:
+        result = runner.invoke(args=["ats", "stats"])
+    assert result.exit_code == 0, result.output
+    assert len(statements) == 1 and "GROUP BY" in statements[0], statements
+
+
+def test_stats_on_an_empty_database(runner):
+    result = runner.invoke(args=["ats", "stats", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {"stages": list(workflow.STAGES), "companies": [],
+                                         "total": {"stages": pipeline(), "total": 0}}
+    table = runner.invoke(args=["ats", "stats"])
+    assert table.exit_code == 0 and table_rows(table.output) == {"all companies": [0] * 7}
+
+
+# --- check -------------------------------------------------------------------------------
+
+CHECKS = ["config", "database", "redis", "smtp"]
+MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
+
+
+def run_check(runner) -> tuple:
+    """(exit code, {check: (status, detail)}, whole output) of `flask ats check`."""
+    result = runner.invoke(args=["ats", "check"])
+    lines = {}
+    for line in result.output.splitlines():
+        name, _, rest = line.partition(" ")
+        if name in CHECKS:
+            status, _, detail = rest.strip().partition(" ")
+            lines[name] = (status, detail.strip())
+    assert list(lines) == CHECKS, result.output
+    return result.exit_code, lines, result.output
+
+
+@pytest.fixture
+def redis_server():
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def with_redis(app, redis_server, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", redis_server.url)
+    return redis_server
+
+
+def test_check_passes_with_real_redis_and_smtp(runner, app, with_redis, smtp_server):
+    code, lines, output = run_check(runner)
+    assert code == 0, output
+    assert {name: status for name, (status, _) in lines.items()} == dict.fromkeys(CHECKS, "ok")
+    assert "ATS_ENV=testing" in lines["config"][1]
+    assert "head" in lines["database"][1]
+    assert with_redis.url in lines["redis"][1] and "0 job(s) waiting" in lines["redis"][1]
+    assert f"127.0.0.1:{smtp_server.port}" in lines["smtp"][1]
+    assert app.config["SECRET_KEY"] not in output
+
+
+def test_check_without_redis_or_smtp_names_the_fallbacks(runner, app, monkeypatch):
+    monkeypatch.setitem(app.config, "REDIS_URL", None)
+    monkeypatch.setitem(app.config, "MAIL_SERVER", None)
+    code, lines, output = run_check(runner)
+    assert code == 0, output
+    assert lines["redis"][0] == "inline" and lines["smtp"][0] == "console"
+
+
+def test_check_fails_when_redis_stops(runner, with_redis):
+    assert run_check(runner)[0] == 0
+    with_redis.stop()
+    code, lines, output = run_check(runner)
+    assert code == 1
+    assert lines["redis"][0] == "FAIL" and with_redis.url in lines["redis"][1], output
+    assert "Connection refused" in lines["redis"][1]
+    assert [name for name, (status, _) in lines.items() if status == "FAIL"] == ["redis"]
+    assert "1 check(s) failed: redis" in output and "Traceback" not in output
+
+
+def test_check_fails_when_smtp_is_unreachable(runner, app, monkeypatch):
+    closed = free_port()
+    monkeypatch.setitem(app.config, "MAIL_PORT", closed)
+    code, lines, output = run_check(runner)
+    assert code == 1
+    assert lines["smtp"] == ("FAIL", f"127.0.0.1:{closed}: [Errno 111] Connection refused"), output
+    assert "1 check(s) failed: smtp" in output
+
+
+def test_check_gives_up_on_a_silent_smtp_server_in_seconds(runner, app, monkeypatch):
+    with socket.socket() as silent:  # accepts connections (the kernel does), never greets
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        monkeypatch.setitem(app.config, "MAIL_PORT", silent.getsockname()[1])
+        started = time.monotonic()
+        code, lines, output = run_check(runner)
+        elapsed = time.monotonic() - started
+    assert code == 1 and lines["smtp"][0] == "FAIL" and "timed out" in lines["smtp"][1], output
+    assert TIMEOUT <= elapsed < TIMEOUT + 3
+
+
+def test_check_never_prints_secrets(runner, app, monkeypatch):
+    closed = free_port()
+    monkeypatch.setitem(app.config, "REDIS_URL", f"redis://:redis-pass-4829@127.0.0.1:{closed}/0")
+    monkeypatch.setitem(app.config, "MAIL_USERNAME", "mailer")
+    monkeypatch.setitem(app.config, "MAIL_PASSWORD", "mail-pass-7731")
+    code, lines, output = run_check(runner)
+    assert code == 1 and lines["redis"][0] == "FAIL"
+    assert f"redis://:***@127.0.0.1:{closed}/0" in lines["redis"][1]
+    for secret in ("redis-pass-4829", "mail-pass-7731", app.config["SECRET_KEY"]):
+        assert secret not in output
+
+
+def test_check_fails_on_settings_that_do_not_parse(runner, monkeypatch):
+    monkeypatch.setenv("MAIL_PORT", "twenty-five")
+    code, lines, output = run_check(runner)
+    assert code == 1
+    assert lines["config"] == ("FAIL", "MAIL_PORT must be a whole number, not 'twenty-five'"), output
+
+
+def test_check_fails_on_a_guessable_secret_key(runner, app, monkeypatch):
+    monkeypatch.setitem(app.config, "SECRET_KEY", "abc" * 20)
+    code, lines, output = run_check(runner)
+    assert code == 1 and lines["config"][0] == "FAIL" and "SECRET_KEY" in lines["config"][1]
+    assert "abc" * 20 not in output
+
+
+@pytest.fixture
+def scratch_database(tmp_path):
+    """An empty database of its own, so the suite's is never touched."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if server:
+        yield from _postgres_database(database_url_from(server))
+    else:
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+
+
+@pytest.fixture
+def scratch_app(app, scratch_database):
+    """The suite's settings on the scratch database, which the test migrates (or not)."""
+    scratch = Flask(__name__)
+    scratch.config.update(app.config, SQLALCHEMY_DATABASE_URI=scratch_database)
+    db.init_app(scratch)
+    migrate.init_app(scratch, db, render_as_batch=True)
+    scratch.cli.add_command(ats_cli)
+    yield scratch
+    with scratch.app_context():
+        db.engine.dispose()
+
+
+def one_before_head() -> tuple[str, str]:
+    scripts = ScriptDirectory(str(MIGRATIONS))
+    head = scripts.get_current_head()
+    return scripts.get_revision(head).down_revision, head
+
+
+def test_check_fails_on_an_unmigrated_database(scratch_app):
+    code, lines, output = run_check(scratch_app.test_cli_runner())
+    assert code == 1
+    assert lines["database"][0] == "FAIL" and "not migrated" in lines["database"][1], output
+    assert "flask db upgrade" in lines["database"][1]
+    assert "1 check(s) failed: database" in output
+
+
+def test_check_fails_on_a_database_behind_the_migrations(scratch_app):
+    previous, head = one_before_head()
+    with scratch_app.app_context():
+        upgrade(directory=str(MIGRATIONS), revision=previous)
+    code, lines, output = run_check(scratch_app.test_cli_runner())
+    assert code == 1
+    assert lines["database"][0] == "FAIL", output
+    assert f"at revision {previous}, head is {head}: run `flask db upgrade`" in lines["database"][1]
+
+    with scratch_app.app_context():
+        upgrade(directory=str(MIGRATIONS))
+    assert run_check(scratch_app.test_cli_runner())[0] == 0
