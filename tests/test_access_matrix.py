@@ -1,0 +1,598 @@
+"""The access matrix: every route of the OpenAPI spec, for every actor, on every object.
+
+The world: companies A and B, each with two recruiters (rec1, rec2), a hiring manager assigned
+to every job of the company (hm) and one assigned to none (hm_u); candidates C1 and C2; an
+admin; and the anonymous caller: 12 actors. Each company has an open and a closed job with an
+application (C1 applied to A's, C2 to B's; the open ones were moved on with a note), and an
+open and a closed job without applications.
+
+MATRIX below says, for each operation and kind of object, what each relation of caller to
+object gets. It is written from API.md and the README's "Decisions where the contract is
+silent", not from the code. Every (row, actor, object) case checks:
+
+- the status, and the error code of a non-2xx answer;
+- that no body carries a name, email, company name, job title or description, cover letter or
+  note the actor may not see, nor a job, application, user or company object it may not see;
+- for a list, that it holds exactly the rows the actor may see: none foreign, none missing;
+- for a refused write, that nothing changed: every row of every table is compared;
+- that the spec and MATRIX name the same operations (a route added without a row fails), and
+  that every route the app serves is in the spec.
+
+A write expected to succeed acts on a fresh copy of its object (same company, same hiring
+manager, same applicant, same status), so the cases stay independent of each other.
+"""
+import re
+import uuid
+from dataclasses import dataclass, field
+
+from flask_jwt_extended import create_access_token, create_refresh_token, decode_token
+from sqlalchemy import select
+
+from ats.extensions import db
+from ats.models import ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, Job as JobRow, Notification, User
+from tests.conftest import PASSWORD
+from tests.helpers import error_code
+
+# Columns: how the caller stands to the object.
+#   anon   no token                       admin  an admin
+#   rec    a recruiter of its company     hm     a hiring manager of its company assigned to its job
+#   hm_u   a hiring manager of its company not assigned to its job
+#   f_rec  a recruiter of the other company             f_hm  a hiring manager of the other company
+#   own    the candidate who applied (to the job, or of the application)
+#   cand   any other candidate
+# For routes without an object ("-" and the login/token variants) staff fall in rec, hm, hm_u.
+# "-" in a cell: that relation cannot occur for that object.
+# Objects: company (A, B); open_job, closed_job (with an application); empty_open_job,
+# empty_closed_job (without); any_job (all eight); application, closed_job_application (the
+# application on an open or a closed job). "+foreign_hm": the body names the other company's
+# hiring manager in hiring_manager_ids. own_password / wrong_password: a login to the caller's
+# own account (the anonymous caller knows C1's); refresh_token / access_token: the token sent.
+# A cell is a status, with the error code of a 409 after a colon (CONFLICTS below).
+MATRIX_TABLE = """
+method path                                             object                 anon admin        rec          hm  hm_u f_rec f_hm own         cand
+POST   /api/auth/register                               -                      201  201          201          201 201  -     -    -           201
+POST   /api/auth/login                                  own_password           200  200          200          200 200  -     -    -           200
+POST   /api/auth/login                                  wrong_password         401  401          401          401 401  -     -    -           401
+POST   /api/auth/refresh                                refresh_token          401  200          200          200 200  -     -    -           200
+POST   /api/auth/refresh                                access_token           401  401          401          401 401  -     -    -           401
+POST   /api/auth/logout                                 -                      401  204          204          204 204  -     -    -           204
+GET    /api/auth/me                                     -                      401  200          200          200 200  -     -    -           200
+GET    /api/health                                      -                      200  200          200          200 200  -     -    -           200
+POST   /api/companies                                   -                      401  201          403          403 403  -     -    -           403
+GET    /api/companies/{company_id}                      company                401  200          200          200 200  404   404  -           404
+GET    /api/companies/{company_id}/members              company                401  200          200          200 200  404   404  -           404
+POST   /api/companies/{company_id}/members              company                401  201          201          403 403  404   404  -           404
+GET    /api/jobs                                        -                      200  200          200          200 200  -     -    -           200
+GET    /api/jobs                                        company                200  200          200          200 200  200   200  -           200
+POST   /api/jobs                                        company                401  201          201          403 403  422   403  -           403
+POST   /api/jobs                                        company+foreign_hm     401  422          422          403 403  422   403  -           403
+GET    /api/jobs/{job_id}                               open_job               200  200          200          200 200  200   200  200         200
+GET    /api/jobs/{job_id}                               closed_job             404  200          200          200 200  404   404  404         404
+PATCH  /api/jobs/{job_id}                               open_job               401  200          200          403 403  403   403  403         403
+PATCH  /api/jobs/{job_id}                               closed_job             401  200          200          403 403  404   404  404         404
+PATCH  /api/jobs/{job_id}                               open_job+foreign_hm    401  422          422          403 403  403   403  403         403
+DELETE /api/jobs/{job_id}                               open_job               401  409:has_apps 409:has_apps 403 403  403   403  403         403
+DELETE /api/jobs/{job_id}                               closed_job             401  409:has_apps 409:has_apps 403 403  404   404  404         404
+DELETE /api/jobs/{job_id}                               empty_open_job         401  204          204          403 403  403   403  -           403
+DELETE /api/jobs/{job_id}                               empty_closed_job       401  204          204          403 403  404   404  -           404
+POST   /api/jobs/{job_id}/applications                  open_job               401  403          403          403 403  403   403  409:applied 201
+POST   /api/jobs/{job_id}/applications                  closed_job             401  403          403          403 403  403   403  409:closed  409:closed
+GET    /api/jobs/{job_id}/applications                  open_job               401  200          200          200 200  403   403  403         403
+GET    /api/jobs/{job_id}/applications                  closed_job             401  200          200          200 200  404   404  404         404
+GET    /api/applications                                -                      401  200          200          200 200  -     -    -           200
+GET    /api/applications                                any_job                401  200          200          200 200  200   200  200         200
+GET    /api/applications/{application_id}               application            401  200          200          200 200  404   404  200         404
+GET    /api/applications/{application_id}               closed_job_application 401  200          200          200 200  404   404  200         404
+PATCH  /api/applications/{application_id}/stage         application            401  200          200          200 403  404   404  403         404
+PATCH  /api/applications/{application_id}/stage         closed_job_application 401  200          200          200 403  404   404  403         404
+GET    /api/applications/{application_id}/history       application            401  200          200          200 200  404   404  200         404
+GET    /api/applications/{application_id}/history       closed_job_application 401  200          200          200 200  404   404  200         404
+GET    /api/applications/{application_id}/notifications application            401  200          200          200 200  404   404  403         404
+GET    /api/applications/{application_id}/notifications closed_job_application 401  200          200          200 200  404   404  403         404
+"""
+COLUMNS = ("anon", "admin", "rec", "hm", "hm_u", "f_rec", "f_hm", "own", "cand")
+CONFLICTS = {"has_apps": "job_has_applications", "applied": "already_applied", "closed": "job_closed"}
+ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 422: "validation_error"}
+OBJECTLESS = ("-", "own_password", "wrong_password", "refresh_token", "access_token")
+
+
+@dataclass(frozen=True)
+class Expected:
+    status: int
+    code: str | None  # the error code of a non-2xx answer
+
+
+@dataclass(frozen=True)
+class Row:
+    method: str
+    path: str
+    kind: str  # the object, with "+variant" of the body
+    cells: dict  # column -> Expected, or None where the relation cannot occur
+
+    @property
+    def route(self) -> str:
+        return f"{self.method} {self.path}"
+
+    @property
+    def objects(self) -> str:
+        return self.kind.partition("+")[0]
+
+
+def _cell(text: str) -> Expected | None:
+    if text == "-":
+        return None
+    status, _, conflict = text.partition(":")
+    return Expected(int(status), CONFLICTS[conflict] if conflict else ERROR_CODES.get(int(status)))
+
+
+def _parse(table: str) -> list[Row]:
+    header, *lines = table.strip().splitlines()
+    assert tuple(header.split()[3:]) == COLUMNS, header
+    rows = []
+    for line in lines:
+        method, path, kind, *cells = line.split()
+        assert len(cells) == len(COLUMNS), line
+        rows.append(Row(method, path, kind, dict(zip(COLUMNS, map(_cell, cells)))))
+    return rows
+
+
+MATRIX = _parse(MATRIX_TABLE)
+HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "trace"}
+
+
+# --- the world ---------------------------------------------------------------------------
+
+def marker(label: str) -> str:
+    """A string unique to one object: finding it in a body means that object leaked."""
+    return f"{label} {uuid.uuid4().hex[:12]}"
+
+
+@dataclass(eq=False)
+class Person:
+    key: str                   # "A.rec1", "C1", "admin", "anon"
+    role: str | None = None    # None: anonymous
+    company: str | None = None  # "A" or "B" for staff
+    assigned: bool = False     # the hiring manager every job of the company names
+    id: int | None = None
+    name: str | None = None
+    email: str | None = None
+    headers: dict = field(default_factory=dict)
+
+
+@dataclass(eq=False)
+class Company:
+    key: str
+    id: int
+    name: str
+
+
+@dataclass(eq=False)
+class Job:
+    key: str
+    id: int
+    company: str
+    status: str
+    managers: set
+    applicant: str | None
+    title: str
+    description: str
+
+
+@dataclass(eq=False)
+class Application:
+    key: str
+    id: int
+    job: Job
+    candidate: str
+    cover_letter: str
+    history: list  # (to_stage, changed_by key, note), oldest first
+
+    @property
+    def company(self) -> str:
+        return self.job.company
+
+
+class World:
+    def __init__(self, client, app, make_user):
+        self.client, self.app = client, app
+        self.people = {"anon": Person("anon")}
+        self.companies, self.jobs, self.applications = {}, {}, {}
+        self.copies = 0
+        admin = self._person(make_user, "admin", ADMIN)
+        for letter in "AB":
+            name = marker(f"Company {letter}")
+            body = self.call(admin, "POST", "/api/companies", {"name": name}, 201)
+            self.companies[letter] = Company(letter, body["id"], name)
+            for key, role in (("rec1", RECRUITER), ("rec2", RECRUITER),
+                              ("hm", HIRING_MANAGER), ("hm_u", HIRING_MANAGER)):
+                self._person(make_user, f"{letter}.{key}", role, letter, assigned=key == "hm")
+        for key in ("C1", "C2"):
+            self._person(make_user, key, CANDIDATE)
+        for letter, candidate in (("A", "C1"), ("B", "C2")):
+            for status in ("open", "closed"):
+                self.add_job(f"{letter}.{status}", letter, status, candidate)
+                self.add_job(f"{letter}.empty_{status}", letter, status, None)
+        # Moves with notes: staff see the notes; the candidate sees who moved, not the note.
+        self.move(self.applications["A.open.C1"], "A.rec1", "screening")
+        self.move(self.applications["B.open.C2"], "B.hm", "screening")
+
+    def _person(self, make_user, key, role, company=None, assigned=False) -> Person:
+        email = f"{key.lower().replace('.', '-')}-{uuid.uuid4().hex[:12]}@example.com"
+        company_id = self.companies[company].id if company else None
+        user = make_user(role, company_id, name=marker(f"Name {key}"), email=email)
+        person = Person(key, role, company, assigned, user.id, user.name, user.email, user.headers)
+        self.people[key] = person
+        return person
+
+    def call(self, person, method, url, body, status):
+        response = self.client.open(url, method=method, json=body, headers=person.headers)
+        assert response.status_code == status, (method, url, response.get_json())
+        return response.get_json()
+
+    def add_job(self, key, company, status, applicant) -> Job:
+        """A job of company naming its hiring manager, applied to by applicant, then closed."""
+        owner, manager = self.people[f"{company}.rec1"], f"{company}.hm"
+        job = Job(key, 0, company, "open", {manager}, applicant,
+                  marker(f"Title {key}"), marker(f"Description {key}"))
+        job.id = self.call(owner, "POST", "/api/jobs", {
+            "title": job.title, "description": job.description,
+            "hiring_manager_ids": [self.people[manager].id]}, 201)["id"]
+        self.jobs[key] = job
+        if applicant:
+            cover = marker(f"Cover letter {key}.{applicant}")
+            body = self.call(self.people[applicant], "POST", f"/api/jobs/{job.id}/applications",
+                             {"cover_letter": cover}, 201)
+            self.applications[f"{key}.{applicant}"] = Application(
+                f"{key}.{applicant}", body["id"], job, applicant, cover, [("applied", applicant, None)])
+        if status == "closed":
+            self.call(owner, "PATCH", f"/api/jobs/{job.id}", {"status": "closed"}, 200)
+            job.status = "closed"
+        return job
+
+    def move(self, application, mover, stage):
+        note = marker(f"Note {application.key}")
+        self.call(self.people[mover], "PATCH", f"/api/applications/{application.id}/stage",
+                  {"stage": stage, "note": note}, 200)
+        application.history.append((stage, mover, note))
+
+    def fresh_copy(self, obj):
+        """A new job or application standing to every actor as obj does."""
+        self.copies += 1
+        job = obj if isinstance(obj, Job) else obj.job
+        copy = self.add_job(f"{job.key}#{self.copies}", job.company, job.status, job.applicant)
+        return copy if isinstance(obj, Job) else self.applications[f"{copy.key}.{obj.candidate}"]
+
+    def objects(self, kind: str) -> list:
+        if kind in OBJECTLESS:
+            return [None]
+        if kind == "company":
+            return list(self.companies.values())
+        if kind == "any_job":
+            return list(self.jobs.values())
+        if kind.endswith("_job"):
+            return [self.jobs[f"{letter}.{kind.removesuffix('_job')}"] for letter in "AB"]
+        status = "closed" if kind == "closed_job_application" else "open"
+        return [a for a in self.applications.values() if a.key.endswith(f".{status}.{a.candidate}")]
+
+    def token(self, person, refresh=False) -> dict:
+        with self.app.app_context():
+            user = db.session.get(User, person.id)
+            token = (create_refresh_token if refresh else create_access_token)(identity=user)
+        return {"Authorization": f"Bearer {token}"}
+
+    def foreign_manager(self, company: str) -> Person:
+        return self.people[f"{'B' if company == 'A' else 'A'}.hm"]
+
+
+# --- who stands how to what (the contract, restated) --------------------------------------
+
+def relation(person: Person, obj) -> str:
+    if person.role is None:
+        return "anon"
+    if person.role == ADMIN:
+        return "admin"
+    if person.role == CANDIDATE:
+        applicants = {obj.applicant} if isinstance(obj, Job) else (
+            {obj.candidate} if isinstance(obj, Application) else set())
+        return "own" if person.key in applicants else "cand"
+    company = obj.key if isinstance(obj, Company) else getattr(obj, "company", None)
+    if company is not None and company != person.company:
+        return "f_rec" if person.role == RECRUITER else "f_hm"
+    if person.role == RECRUITER:
+        return "rec"
+    job = obj if isinstance(obj, Job) else getattr(obj, "job", None)
+    assigned = person.key in job.managers if job else person.assigned
+    return "hm" if assigned else "hm_u"
+
+
+def sees_job(person, job) -> bool:
+    """Open jobs: anyone; closed ones: the company's staff and admins."""
+    return job.status == "open" or person.role == ADMIN or person.company == job.company
+
+
+def sees_application(person, application) -> bool:
+    """Its candidate, the company's staff, admins."""
+    return (person.role == ADMIN or person.company == application.company
+            or person.key == application.candidate)
+
+
+def sees_user(person, user) -> bool:
+    """Oneself; the staff of one's company (members); admins everyone."""
+    return (person.role == ADMIN or person is user
+            or (person.company is not None and person.company == user.company))
+
+
+def sees_company(person, company) -> bool:
+    return person.role == ADMIN or person.company == company.key
+
+
+def all_markers(world) -> set[str]:
+    people = [p for p in world.people.values() if p.role]
+    return ({p.name for p in people} | {p.email for p in people}
+            | {c.name for c in world.companies.values()}
+            | {text for j in world.jobs.values() for text in (j.title, j.description)}
+            | {a.cover_letter for a in world.applications.values()}
+            | {note for a in world.applications.values() for _, _, note in a.history if note})
+
+
+def markers_seen_by(world, person) -> set[str]:
+    if person.role == ADMIN:
+        return all_markers(world)
+    seen = {person.name, person.email} - {None}
+    seen |= {text for j in world.jobs.values() if sees_job(person, j) for text in (j.title, j.description)}
+    for application in world.applications.values():
+        if not sees_application(person, application):
+            continue
+        seen.add(application.cover_letter)
+        for _, mover, note in application.history:
+            seen.add(world.people[mover].name)  # history's changed_by
+            if note and person.role != CANDIDATE:  # candidates never see notes
+                seen.add(note)
+        if person.company:  # notifications name the candidate's address
+            seen.add(world.people[application.candidate].email)
+    if person.company:
+        seen.add(world.companies[person.company].name)
+        seen |= {text for p in world.people.values() if p.company == person.company
+                 for text in (p.name, p.email)}
+    return seen
+
+
+def objects_in(body) -> list[tuple[str, int]]:
+    """(kind, id) of every job, application, user and company object in a JSON body."""
+    found = []
+
+    def walk(value):
+        if isinstance(value, list):
+            for item in value:
+                walk(item)
+        elif isinstance(value, dict):
+            keys = set(value)
+            if "id" not in keys:
+                pass  # not an object of ours (error details, for one)
+            elif {"candidate_id", "job_id", "stage"} <= keys:
+                found.append(("application", value["id"]))
+            elif "hiring_manager_ids" in keys:
+                found.append(("job", value["id"]))
+            elif {"email", "role"} <= keys:
+                found.append(("user", value["id"]))
+            elif keys == {"id", "name", "created_at"}:
+                found.append(("company", value["id"]))
+            for item in value.values():
+                walk(item)
+    walk(body)
+    return found
+
+
+def foreign_data(world, person, response) -> list[str]:
+    text = response.get_data(as_text=True)
+    leaks = sorted(m for m in all_markers(world) - markers_seen_by(world, person) if m in text)
+    known = {"job": (world.jobs.values(), sees_job),
+             "application": (world.applications.values(), sees_application),
+             "user": ([p for p in world.people.values() if p.role], sees_user),
+             "company": (world.companies.values(), sees_company)}
+    for kind, object_id in objects_in(response.get_json(silent=True)):
+        objects, sees = known[kind]
+        leaks += [f"{kind} {o.key}" for o in objects if o.id == object_id and not sees(person, o)]
+    return leaks
+
+
+# --- what each route's request is, and what its 2xx body must hold -----------------------
+
+def new_account() -> dict:
+    return {"name": "New Person", "email": f"new-{uuid.uuid4().hex[:12]}@example.com",
+            "password": PASSWORD}
+
+
+def login_account(world, person) -> Person:
+    """The account a login case uses: the caller's own; the anonymous caller knows C1's."""
+    return world.people["C1"] if person.role is None else person
+
+
+BODIES = {
+    "POST /api/auth/register": lambda w, p, o, v: new_account(),
+    "POST /api/auth/login": lambda w, p, o, v: {
+        "email": login_account(w, p).email,
+        "password": PASSWORD if v == "own_password" else "not-the-password"},
+    "POST /api/companies": lambda w, p, o, v: {"name": marker("New Company")},
+    "POST /api/companies/{company_id}/members": lambda w, p, o, v: {**new_account(),
+                                                                     "role": HIRING_MANAGER},
+    "POST /api/jobs": lambda w, p, o, v: {
+        "title": "New Job", "description": "New.", "company_id": o.id,
+        **({"hiring_manager_ids": [w.foreign_manager(o.key).id]} if v == "foreign_hm" else {})},
+    "PATCH /api/jobs/{job_id}": lambda w, p, o, v: (
+        {"hiring_manager_ids": [w.foreign_manager(o.company).id]} if v == "foreign_hm"
+        else {"location": "Remote"}),
+    "POST /api/jobs/{job_id}/applications": lambda w, p, o, v: {"cover_letter": "Hello."},
+    "PATCH /api/applications/{application_id}/stage": lambda w, p, o, v: {
+        "stage": "rejected", "note": "Not this time."},  # legal from every world stage
+}
+
+
+def build_request(world, row, person, obj) -> tuple[str, dict, dict | None]:
+    variant = row.kind.partition("+")[2] or row.kind
+    url = re.sub(r"\{\w+\}", lambda _: str(obj.id), row.path)
+    if "{" not in row.path and obj is not None:  # a list filtered by the object
+        url += f"?{'company' if isinstance(obj, Company) else 'job'}_id={obj.id}"
+    headers = person.headers
+    if person.role and row.route == "POST /api/auth/refresh":
+        headers = world.token(person, refresh=True) if variant == "refresh_token" else person.headers
+    elif person.role and row.route == "POST /api/auth/logout":
+        headers = world.token(person)  # logging out revokes it: never the actor's own token
+    body = BODIES.get(row.route, lambda *_: None)(world, person, obj, variant)
+    return url, headers, body
+
+
+def ids_of(body) -> set[int]:
+    return {item["id"] for item in body["items"]}
+
+
+def subject(world, token: str) -> int:
+    with world.app.app_context():
+        return int(decode_token(token)["sub"])
+
+
+def rows_in_db(world, model, *where) -> set[int]:
+    with world.app.app_context():
+        return set(db.session.scalars(select(model.id).where(*where)))
+
+
+def history_as_seen(world, person, application) -> list:
+    return [(stage, world.people[mover].id, None if person.role == CANDIDATE else note)
+            for stage, mover, note in application.history]
+
+
+# route -> (world, person, object, request body, response) -> (want, got)
+CONTENT = {
+    "POST /api/auth/register": lambda w, p, o, sent, r: (sent["email"], r.get_json()["email"]),
+    "POST /api/auth/login": lambda w, p, o, sent, r: (
+        login_account(w, p).id, subject(w, r.get_json()["access_token"])),
+    "POST /api/auth/refresh": lambda w, p, o, sent, r: (p.id, subject(w, r.get_json()["access_token"])),
+    "POST /api/auth/logout": lambda w, p, o, sent, r: (
+        401, w.client.get("/api/auth/me", headers={
+            "Authorization": r.request.headers["Authorization"]}).status_code),  # revoked
+    "GET /api/auth/me": lambda w, p, o, sent, r: (p.id, r.get_json()["id"]),
+    "GET /api/health": lambda w, p, o, sent, r: ("ok", r.get_json()["status"]),
+    "POST /api/companies": lambda w, p, o, sent, r: (sent["name"], r.get_json()["name"]),
+    "GET /api/companies/{company_id}": lambda w, p, o, sent, r: (o.id, r.get_json()["id"]),
+    "GET /api/companies/{company_id}/members": lambda w, p, o, sent, r: (
+        rows_in_db(w, User, User.company_id == o.id), ids_of(r.get_json())),
+    "POST /api/companies/{company_id}/members": lambda w, p, o, sent, r: (
+        (o.id, sent["email"]), (r.get_json()["company_id"], r.get_json()["email"])),
+    "GET /api/jobs": lambda w, p, o, sent, r: (
+        {j.id for j in w.jobs.values() if sees_job(p, j) and (o is None or j.company == o.key)},
+        ids_of(r.get_json())),
+    "POST /api/jobs": lambda w, p, o, sent, r: (o.id, r.get_json()["company_id"]),
+    "GET /api/jobs/{job_id}": lambda w, p, o, sent, r: (o.id, r.get_json()["id"]),
+    "PATCH /api/jobs/{job_id}": lambda w, p, o, sent, r: (
+        (o.id, "Remote"), (r.get_json()["id"], r.get_json()["location"])),
+    "DELETE /api/jobs/{job_id}": lambda w, p, o, sent, r: (set(), rows_in_db(w, JobRow, JobRow.id == o.id)),
+    "POST /api/jobs/{job_id}/applications": lambda w, p, o, sent, r: (
+        (o.id, p.id, "applied"),
+        (r.get_json()["job_id"], r.get_json()["candidate_id"], r.get_json()["stage"])),
+    "GET /api/jobs/{job_id}/applications": lambda w, p, o, sent, r: (
+        {a.id for a in w.applications.values() if a.job is o}, ids_of(r.get_json())),
+    "GET /api/applications": lambda w, p, o, sent, r: (
+        {a.id for a in w.applications.values() if sees_application(p, a) and (o is None or a.job is o)},
+        ids_of(r.get_json())),
+    "GET /api/applications/{application_id}": lambda w, p, o, sent, r: (o.id, r.get_json()["id"]),
+    "PATCH /api/applications/{application_id}/stage": lambda w, p, o, sent, r: (
+        (o.id, "rejected"), (r.get_json()["id"], r.get_json()["stage"])),
+    "GET /api/applications/{application_id}/history": lambda w, p, o, sent, r: (
+        history_as_seen(w, p, o),
+        [(e["to_stage"], e["changed_by"]["id"], e["note"]) for e in r.get_json()["items"]]),
+    "GET /api/applications/{application_id}/notifications": lambda w, p, o, sent, r: (
+        rows_in_db(w, Notification, Notification.application_id == o.id), ids_of(r.get_json())),
+}
+LISTS = {"GET /api/jobs", "GET /api/applications", "GET /api/companies/{company_id}/members",
+         "GET /api/jobs/{job_id}/applications"}
+
+
+def database_rows(app) -> dict:
+    """Every row of every table: a refused write must leave all of it as it was."""
+    with app.app_context():
+        try:
+            return {table.name: sorted((tuple(row) for row in db.session.execute(table.select())), key=repr)
+                    for table in db.metadata.sorted_tables}
+        finally:
+            db.session.remove()
+
+
+def run_case(world, row, person, obj) -> list[str]:
+    """The problems of one case (none when it behaves as MATRIX says)."""
+    column = relation(person, obj)
+    target = f"{row.kind} {obj.key}" if obj is not None else row.kind
+    label = f"{row.route} [{target}] as {person.key} ({column})"
+    expected = row.cells[column]
+    if expected is None:
+        return [f"{label}: MATRIX has no expectation for {column}"]
+    write = row.method != "GET"
+    if write and expected.status < 300 and isinstance(obj, (Job, Application)):
+        obj = world.fresh_copy(obj)
+    url, headers, body = build_request(world, row, person, obj)
+    if row.route in LISTS:
+        url += ("&" if "?" in url else "?") + "limit=100"
+    before = database_rows(world.app) if write and expected.status >= 300 else None
+    response = world.client.open(url, method=row.method, json=body, headers=headers)
+
+    problems = []
+    if response.status_code != expected.status:
+        problems.append(f"expected {expected.status}, got {response.status_code} "
+                        f"{response.get_data(as_text=True)[:200]}")
+    elif expected.status >= 300 and error_code(response) != expected.code:
+        problems.append(f"expected code {expected.code}, got {error_code(response)}")
+    if before is not None and database_rows(world.app) != before:
+        problems.append("a refused write changed the database")
+    if leaks := foreign_data(world, person, response):
+        problems.append(f"foreign data in the body: {leaks}")
+    if response.status_code == expected.status < 300:
+        want, got = CONTENT[row.route](world, person, obj, body, response)
+        if want != got:
+            problems.append(f"body: expected {want}, got {got}")
+    return [f"{label}: {problem}" for problem in problems]
+
+
+# --- the tests ---------------------------------------------------------------------------
+
+def spec_operations(client) -> set[str]:
+    spec = client.get("/api/openapi.json").get_json()
+    return {f"{method.upper()} {path}" for path, operations in spec["paths"].items()
+            for method in operations if method in HTTP_METHODS}
+
+
+def test_the_matrix_has_a_row_for_every_operation_of_the_spec(client):
+    in_spec, in_matrix = spec_operations(client), {row.route for row in MATRIX}
+    assert not in_spec - in_matrix, f"operations without a row in MATRIX: {sorted(in_spec - in_matrix)}"
+    assert not in_matrix - in_spec, f"MATRIX rows the spec does not have: {sorted(in_matrix - in_spec)}"
+    assert in_matrix <= set(CONTENT), f"no body check for {sorted(in_matrix - set(CONTENT))}"
+
+
+def test_every_route_the_app_serves_is_in_the_spec(app, client):
+    """So that a route left out of the spec cannot escape the matrix either."""
+    served = set()
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("api-docs.") or rule.endpoint.endswith("static"):
+            continue  # the spec, Swagger UI, ReDoc and their assets: documentation of the rest
+        path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule)
+        served |= {f"{method} {path}" for method in rule.methods - {"HEAD", "OPTIONS"}}
+    missing = served - spec_operations(client)
+    assert served and not missing, f"served but not in the spec: {sorted(missing)}"
+
+
+def test_every_route_for_every_actor_and_object(client, app, make_user):
+    """Each row of MATRIX, for each of its objects (1 to 8), for each of the 12 actors:
+    876 cases over 22 operations (39 rows) when this was written; the run prints the count."""
+    world = World(client, app, make_user)
+    rows = sorted(MATRIX, key=lambda row: row.method != "GET")  # reads see the world untouched
+    cases = [(row, person, obj) for row in rows for obj in world.objects(row.objects)
+             for person in list(world.people.values())]
+    # a filled cell no case reaches would be a claim nobody checks
+    reached = {(row.route, row.kind, relation(person, obj)) for row, person, obj in cases}
+    problems = [f"{row.route} [{row.kind}]: the {column} cell is never exercised"
+                for row in MATRIX for column, cell in row.cells.items()
+                if cell is not None and (row.route, row.kind, column) not in reached]
+    problems += [problem for case in cases for problem in run_case(world, *case)]
+    objects = {id(obj) for _, _, obj in cases if obj is not None}
+    summary = (f"{len(cases)} cases: {len({row.route for row in MATRIX})} operations in "
+               f"{len(MATRIX)} rows x {len(world.people)} actors x {len(objects)} objects")
+    print(summary)
+    assert not problems, f"{len(problems)} problems in {summary}:\n" + "\n".join(problems)
