@@ -7,7 +7,9 @@ threads = int(os.environ.get("WEB_THREADS", "4"))
 timeout = 30
 graceful_timeout = 20  # a PaaS sends SIGTERM, then SIGKILL after about 30 s
 keepalive = 5
-limit_request_line = 8190  # the largest gunicorn allows: long filter values get a 422, not a 414
+# no cap of gunicorn's own (its largest, 8190, answers long query strings with an HTML 414):
+# the platform router bounds the line, and the app answers every over-long parameter with 422
+limit_request_line = 0
 preload_app = True  # one app build, shared by the forked workers
-# no gunicornc socket in $HOME: nothing uses it, and servers sharing a home would share its path
+# no control socket in $HOME: nothing uses it, and servers sharing a home would share its path
 control_socket_disable = True
