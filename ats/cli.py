@@ -30,13 +30,39 @@ def create_admin(email, name, password):
 
 
 @ats_cli.command("seed")
-def seed():
-    """Load demo companies, jobs, candidates and applications (safe to run again)."""
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True),
+              help="Bulk volume as a fraction of 200 companies, 10,000 jobs and 1,000,000 "
+                   "applications (1.0 is all of it).")
+@click.option("--companies", type=click.IntRange(min=0), help="Companies to add (bulk).")
+@click.option("--jobs", type=click.IntRange(min=0), help="Jobs to add (bulk).")
+@click.option("--applications", type=click.IntRange(min=0),
+              help="Applications to add (bulk), with their history.")
+@click.option("--candidates", type=click.IntRange(min=0),
+              help="Candidates to add (bulk; default: one per five applications).")
+@click.option("--random-seed", type=int, help="Make the bulk volume reproducible.")
+def seed(scale, companies, jobs, applications, candidates, random_seed):
+    """Load demo data (safe to run again), or with a volume option add bulk data."""
     from ats.seed import PASSWORD
-    from ats.seed import seed as load_demo_data
 
-    logins = load_demo_data()
-    click.echo(f"Demo data ready. Every demo account's password is {PASSWORD!r}:")
+    volume_options = (scale, companies, jobs, applications, candidates)
+    if all(option is None for option in volume_options):
+        from ats.seed import seed as load_demo_data
+
+        logins = load_demo_data()
+        click.echo(f"Demo data ready. Every demo account's password is {PASSWORD!r}:")
+    else:
+        from ats import volume as bulk
+
+        try:
+            wanted = bulk.plan(*volume_options)
+        except ValueError as error:
+            raise click.ClickException(str(error)) from None
+        with click.progressbar(length=bulk.progress_units(wanted), label="Loading rows") as bar:
+            loaded = bulk.load(wanted, progress=bar.update, seed=random_seed)
+        added = ", ".join(f"{count:,} {what}" for what, count in loaded.counts.items())
+        click.echo(f"Added {added} in {loaded.seconds:.1f} s.")
+        click.echo(f"Every generated account's password is {PASSWORD!r}; for example:")
+        logins = loaded.logins
     for role, email in logins:
         click.echo(f"  {role:<15} {email}")
 

@@ -68,6 +68,9 @@ class Job(db.Model):
         CheckConstraint(_one_of("status", JOB_STATUSES), name="status"),
         Index("ix_jobs_status_id", "status", "id"),
         Index("ix_jobs_company_id_id", "company_id", "id"),
+        # `q` matches anywhere in the title: a trigram index on PostgreSQL (a plain one elsewhere)
+        Index("ix_jobs_title_search", "title", postgresql_using="gin",
+              postgresql_ops={"title": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -99,6 +102,10 @@ class Application(db.Model):
         CheckConstraint(_one_of("stage", workflow.STAGES), name="stage"),
         Index("ix_applications_job_id_id", "job_id", "id"),
         Index("ix_applications_company_id_id", "company_id", "id"),
+        # the stage filter, newest first, for each kind of lister (admin, staff, one job)
+        Index("ix_applications_stage_id", "stage", "id"),
+        Index("ix_applications_company_id_stage_id", "company_id", "stage", "id"),
+        Index("ix_applications_job_id_stage_id", "job_id", "stage", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
