@@ -11,7 +11,8 @@ from ats.errors import Conflict, ValidationFailed
 from ats.extensions import db
 from ats.models import HIRING_MANAGER, Application, Company, Job, User
 
-WITH_MANAGERS = (selectinload(Job.hiring_managers),)
+# the list shows only the managers' ids: no need to load whole accounts (password hashes included)
+WITH_MANAGERS = (selectinload(Job.hiring_managers).load_only(User.id),)
 
 
 def _like_literal(text: str) -> str:
