@@ -3,7 +3,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: install run test fuzz clean
+.PHONY: install run test bench clean
 
 install: $(VENV)/.installed
 
@@ -20,6 +20,9 @@ run: install  ## the API on http://127.0.0.1:5000, SQLite, mail printed to the c
 
 test: install  ## the suite on SQLite; set TEST_DATABASE_URL=postgresql://… for PostgreSQL
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+bench: install  ## the load benchmark at 1,000,000 applications (PostgreSQL; about 5 minutes)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache
