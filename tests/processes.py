@@ -68,7 +68,7 @@ class Worker:
         return self
 
     def _tree(self) -> list[int]:
-        """The worker and every process under it (RQ gives each work horse a session of its own)."""
+        """The worker and every process under it (wherever in sessions they are)."""
         parents = {}
         for entry in Path("/proc").iterdir():
             if entry.name.isdigit():

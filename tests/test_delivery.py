@@ -1,5 +1,6 @@
 """Delivery through the queue, against real parts: a redis-server of the test's own, a real
 `python worker.py` process, a real SMTP server. Each test breaks one of them on purpose."""
+import json
 import signal
 import time
 
@@ -91,17 +92,30 @@ def assert_each_sent_once(app, mailbox):
     assert received == sorted(n.recipient for n in notifications)
 
 
+def sent_lines(worker) -> list[dict]:
+    """The worker's JSON log lines that report a mail sent."""
+    lines = [json.loads(line) for line in worker.output().splitlines() if line.startswith("{")]
+    return [line for line in lines if line["message"].endswith(" sent")]
+
+
 def test_the_worker_delivers_queued_mail(app, client, mailbox, start_worker, job, candidate,
-                                         recruiter, make_application):
+                                         recruiter):
     worker = start_worker()
-    application = make_application(candidate, job["id"])
+    application = client.post(f"/api/jobs/{job['id']}/applications", json={},
+                              headers={**candidate.headers, "X-Request-ID": "apply-7"}).get_json()
     client.patch(f"/api/applications/{application['id']}/stage", json={"stage": "screening"},
-                 headers=recruiter.headers)
+                 headers={**recruiter.headers, "X-Request-ID": "move-8"})
 
     assert len(mailbox.wait_for(4, timeout=30)) == 4, worker.output()
     assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 10)
     assert_each_sent_once(app, mailbox)
     assert client.get("/api/health").get_json()["queue"] == "ok"
+    # each mail's log line names the request that caused it, and never its address
+    assert wait_until(lambda: len(sent_lines(worker)) == 4, 5), worker.output()
+    logged = {(line["notification_id"], line["kind"], line["request_id"]) for line in sent_lines(worker)}
+    assert logged == {(n.id, n.kind, "move-8" if n.kind == "stage_changed" else "apply-7")
+                      for n in rows(app)}
+    assert not any(n.recipient in worker.output() for n in rows(app))
 
 
 def test_redis_down_requests_stay_fast_and_every_mail_arrives_once_it_is_back(
@@ -152,6 +166,23 @@ def test_a_worker_killed_mid_send_is_replaced_and_the_mail_arrives_once(
     assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 90), second.output()
     time.sleep(2)
     assert_each_sent_once(app, mailbox)
+
+
+def test_a_send_that_hangs_times_out_and_the_worker_carries_on(app, mailbox, start_worker, job,
+                                                              candidate, make_application):
+    """The job timeout interrupts a send inside the worker's own process: the attempt is
+    counted, the SMTP connection dropped, and the same worker delivers once the server answers."""
+    mailbox.mode, mailbox.delay = "slow", 3 * FAST_RETRIES["MAIL_SEND_TIMEOUT"]
+    worker = start_worker()
+    make_application(candidate, job["id"])
+    assert wait_until(lambda: any(n.last_error for n in rows(app)), 30), worker.output()
+    assert all(n.status == "pending" for n in rows(app))
+
+    mailbox.mode = "accept"
+    assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 60), worker.output()
+    time.sleep(2)
+    assert_each_sent_once(app, mailbox)
+    assert worker.process.poll() is None  # the same worker throughout
 
 
 def test_smtp_down_attempts_are_counted_and_delivery_resumes(app, client, mailbox, smtp_server,

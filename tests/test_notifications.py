@@ -158,6 +158,27 @@ def test_delivering_twice_sends_once(app, mailbox, job, candidate, make_applicat
     assert len(mailbox.messages) == sent
 
 
+def test_mails_share_one_smtp_connection_and_a_cut_one_is_replaced(app, mailbox, job, make_user,
+                                                                     make_application):
+    make_application(make_user(), job["id"])  # four mails in one go
+    assert len(mailbox.wait_for(4)) == 4
+    assert len(set(mailbox.peers)) == 1
+
+    mailbox.mode = "reject"  # two more applications, whose mails stay pending
+    pending = {make_application(make_user(), job["id"])["id"] for _ in range(2)}
+    mailbox.reset()
+    ids = [n.id for n in notifications(app) if n.application_id in pending]
+    with app.app_context(), outbox.smtp_kept_open():
+        assert outbox.deliver(ids[0]) == "sent"
+        mailbox.restart()  # the server cuts the session kept open (a restart, an idle timeout)
+        assert [outbox.deliver(i) for i in ids[1:]] == ["sent"] * (len(ids) - 1)
+
+    rows = [n for n in notifications(app) if n.id in ids]
+    assert sorted(m["To"] for m in mailbox.messages) == sorted(n.recipient for n in rows)
+    assert len(set(mailbox.peers)) == 2  # the cut connection, then one for all the rest
+    assert all(n.status == "sent" and n.attempts == 2 for n in rows)  # the cut cost no attempt
+
+
 def test_staff_read_an_applications_notifications(client, app, mailbox, job, team, candidate,
                                                   make_user, make_application, admin):
     application = make_application(candidate, job["id"])

@@ -6,6 +6,10 @@ racing a retry or two workers never send one notification twice. A claim is a le
 the sender dies, the lease runs out and the sweep hands the row to the queue again.
 """
 import logging
+import smtplib
+import time
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from flask import current_app
@@ -13,12 +17,14 @@ from redis import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from sqlalchemy import or_, select, update
+from sqlalchemy.orm import joinedload
 
 from ats.common.access import application_visible_or_404, can_see_pipeline, require
 from ats.common.db import utcnow
 from ats.extensions import db, mail
 from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT, RECRUITER,
                         Application, ApplicationHistory, Notification, User)
+from ats.models import Job as JobPosting  # the name Job is rq's here
 from ats.notifications.messages import build_message
 from ats.notifications.queue import emails_queue, redis_connection
 from ats.observability import current_request_id
@@ -87,11 +93,12 @@ def _enqueue(connection, ids: list[int]) -> None:
 
 
 def _deliver_inline(ids: list[int]) -> None:
-    for notification_id in ids:
-        try:
-            deliver(notification_id)
-        except DeliveryFailed:
-            pass  # the row keeps its error and stays pending for `flask ats requeue`
+    with smtp_kept_open():
+        for notification_id in ids:
+            try:
+                deliver(notification_id)
+            except DeliveryFailed:
+                pass  # the row keeps its error and stays pending for `flask ats requeue`
 
 
 def dispatch(ids: list[int]) -> None:
@@ -152,22 +159,129 @@ def _claim(notification_id: int) -> bool:
     return claimed
 
 
+def _trace(notification: Notification) -> dict:
+    """What a log line tells of a notification: never its address or its body."""
+    return {"notification_id": notification.id, "kind": notification.kind,
+            "attempt": notification.attempts, "request_id": notification.request_id}
+
+
+def _message_for(notification_id: int):
+    """The mail and its trace, built from one query (not one per relation it names)."""
+    application = joinedload(Notification.application)
+    notification = db.session.scalars(
+        select(Notification).where(Notification.id == notification_id).options(
+            application.joinedload(Application.job).joinedload(JobPosting.company),
+            application.joinedload(Application.candidate),
+            joinedload(Notification.history))).one()
+    message, trace = build_message(notification), _trace(notification)
+    db.session.rollback()  # end the read: no transaction stays open while SMTP talks
+    return message, trace
+
+
+def _hung_up(error: BaseException) -> bool:
+    """The server closed the session (it went away, or answered 421 "closing channel"), as
+    opposed to refusing the mail or not answering in time."""
+    if isinstance(error, smtplib.SMTPServerDisconnected):
+        return not isinstance(error.__context__, TimeoutError)
+    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code == 421
+
+
+class _SmtpLink:
+    """One SMTP connection for many mails: a new one per mail costs a connect, the greeting
+    and EHLO (and STARTTLS and a login on a real relay) before every mail.
+
+    Any error drops the connection, since its state is then unknown; the next mail opens a
+    new one. If the server has hung up on a connection kept from an earlier mail (idle
+    timeout, restart, a per-connection limit), the mail goes once more on a new connection
+    within the same attempt. Like any retry, that resends only if the server kept a mail
+    but the line broke before its "250": the window SMTP itself leaves open.
+    """
+
+    IDLE_SECONDS = 10  # a connection quiet for longer is replaced, not trusted
+
+    def __init__(self):
+        self._connection = None
+        self._last_used = 0.0
+
+    def send(self, message) -> None:
+        if self._connection is not None and time.monotonic() - self._last_used > self.IDLE_SECONDS:
+            self.close()
+        kept = self._connection is not None
+        try:
+            self._send_once(message)
+        except BaseException as error:
+            if not (kept and _hung_up(error)):
+                raise
+            self._send_once(message)  # on a new connection, within the same attempt
+        self._last_used = time.monotonic()
+
+    def _send_once(self, message) -> None:
+        if self._connection is None:
+            self._connection = self._connect()
+        try:
+            self._connection.send(message)
+        except BaseException:  # a job timeout too: the session's state is unknown now
+            self._drop()
+            raise
+
+    @staticmethod
+    def _connect():
+        connection = mail.connect()
+        connection.__enter__()  # what `with mail.connect()` does: connect, STARTTLS, login
+        if connection.host is not None:  # None while flask-mail suppresses sending
+            # an SMTP server that stops answering cannot hold the worker (QUIT included)
+            connection.host.sock.settimeout(current_app.config["MAIL_SEND_TIMEOUT"])
+        return connection
+
+    def _drop(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and connection.host is not None:
+            connection.host.close()
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None and connection.host is not None:
+            try:
+                connection.host.quit()
+            except (smtplib.SMTPException, OSError):
+                connection.host.close()
+
+
+_kept_link: ContextVar[_SmtpLink | None] = ContextVar("kept_smtp_link", default=None)
+
+
+@contextmanager
+def smtp_kept_open():
+    """Inside the block, the mails this thread sends share one SMTP connection."""
+    link = _SmtpLink()
+    token = _kept_link.set(link)
+    try:
+        yield
+    finally:
+        _kept_link.reset(token)
+        link.close()
+
+
 def _send(message) -> None:
-    if current_app.config["MAIL_SERVER"]:
-        mail.send(message)
-    else:  # zero-setup mode: the mail goes to the console
+    if not current_app.config["MAIL_SERVER"]:  # zero-setup mode: the mail goes to the console
         log.info("mail (not sent: MAIL_SERVER is unset)\nTo: %s\nSubject: %s\n\n%s",
                  ", ".join(message.recipients), message.subject, message.body)
+    elif (link := _kept_link.get()) is not None:
+        link.send(message)
+    else:
+        mail.send(message)
 
 
 def deliver(notification_id: int) -> str:
     """Send one notification unless another sender has it or it is done: sent, skipped or failed."""
     if not _claim(notification_id):
         return "skipped"
-    notification = db.session.get(Notification, notification_id)
     try:
-        _send(build_message(notification))
+        message, trace = _message_for(notification_id)
+        _send(message)
     except Exception as error:  # SMTP refused or unreachable, or a broken template
+        db.session.rollback()
+        notification = db.session.get(Notification, notification_id)
         notification.last_error = f"{type(error).__name__}: {error}"[:1000]
         notification.claimed_until = None
         give_up = notification.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
@@ -175,14 +289,14 @@ def deliver(notification_id: int) -> str:
             notification.status = NOTIFICATION_FAILED
         db.session.commit()
         log.warning("notification %s attempt %s failed: %s", notification_id,
-                    notification.attempts, notification.last_error)
+                    notification.attempts, notification.last_error, extra=_trace(notification))
         if give_up:
             return "failed"
         raise DeliveryFailed(notification.last_error) from error
-    notification.status = NOTIFICATION_SENT
-    notification.sent_at = utcnow()
-    notification.claimed_until = None
+    db.session.execute(update(Notification).where(Notification.id == notification_id)
+                       .values(status=NOTIFICATION_SENT, sent_at=utcnow(), claimed_until=None))
     db.session.commit()
+    log.info("notification %s sent", notification_id, extra=trace)
     return "sent"
 
 
