@@ -77,7 +77,7 @@ class Processes:
         return subprocess.CompletedProcess(process.args, process.returncode, output(process))
 
     def kill_all(self):
-        """SIGKILL each process group and every descendant (RQ's work horses leave the group)."""
+        """SIGKILL each process group and every descendant (a descendant may leave the group)."""
         for process in self.started:
             running = process.poll() is None  # else its pid may already be someone else's
             for pid in descendants(process.pid) if running else []:
