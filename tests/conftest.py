@@ -22,6 +22,7 @@ from ats.auth import services as accounts  # noqa: E402
 from ats.extensions import db, limiter  # noqa: E402
 from ats.models import ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, Company  # noqa: E402
 from tests.mailbox import Mailbox  # noqa: E402
+from tests.processes import RedisServer  # noqa: E402
 
 PASSWORD = "correct-horse-battery"
 
@@ -48,6 +49,27 @@ def database_url():
     else:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{os.path.join(folder, 'ats-test.sqlite3')}"
+
+
+@pytest.fixture
+def scratch_database(tmp_path):
+    """An empty database of the test's own, so the suite's shared one is never touched."""
+    server = os.environ.get("TEST_DATABASE_URL")
+    if server:
+        yield from _postgres_database(database_url_from(server))
+    else:
+        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
+
+
+@pytest.fixture
+def redis_server():
+    """A redis-server of the test's own, on a free port."""
+    server = RedisServer()
+    server.start()
+    yield server
+    if server.process:
+        server.resume()  # a paused server would not hear the stop
+        server.stop()
 
 
 @pytest.fixture(scope="session")

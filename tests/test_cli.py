@@ -1,6 +1,5 @@
 """`flask ats …` commands, run through app.test_cli_runner()."""
 import json
-import os
 import socket
 import time
 from pathlib import Path
@@ -13,14 +12,11 @@ from sqlalchemy import func, select
 
 from ats import workflow
 from ats.cli import ats_cli
-from ats.config import database_url as database_url_from
 from ats.extensions import db, migrate
 from ats.models import RECRUITER, Application, Company, Job, User
 from ats.operations import TIMEOUT
 from ats.seed import PASSWORD as SEED_PASSWORD
-from tests.conftest import _postgres_database
 from tests.mailbox import free_port
-from tests.processes import RedisServer
 
 ADMIN_PASSWORD = "admin-password-123"
 
@@ -235,14 +231,6 @@ def run_check(runner) -> tuple:
 
 
 @pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def with_redis(app, redis_server, monkeypatch):
     monkeypatch.setitem(app.config, "REDIS_URL", redis_server.url)
     return redis_server
@@ -323,16 +311,6 @@ def test_check_fails_on_a_guessable_secret_key(runner, app, monkeypatch):
     code, lines, output = run_check(runner)
     assert code == 1 and lines["config"][0] == "FAIL" and "SECRET_KEY" in lines["config"][1]
     assert "abc" * 20 not in output
-
-
-@pytest.fixture
-def scratch_database(tmp_path):
-    """An empty database of its own, so the suite's is never touched."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    if server:
-        yield from _postgres_database(database_url_from(server))
-    else:
-        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
 
 
 @pytest.fixture

@@ -5,24 +5,15 @@ import signal
 import time
 
 import pytest
+import redis
 from sqlalchemy import select
 
 from ats.extensions import db
-from ats.models import HIRING_MANAGER, Notification
+from ats.models import HIRING_MANAGER, RECRUITER, Notification
 from ats.notifications import services as outbox
-from tests.processes import RedisServer, Worker
+from tests.processes import Worker
 
 FAST_RETRIES = {"MAIL_MAX_ATTEMPTS": 5, "MAIL_RETRY_DELAYS": [1, 1, 1, 1], "MAIL_SEND_TIMEOUT": 5}
-
-
-@pytest.fixture
-def redis_server():
-    server = RedisServer()
-    server.start()
-    yield server
-    if server.process:
-        server.resume()  # a paused server would not hear the stop
-        server.stop()
 
 
 @pytest.fixture
@@ -240,3 +231,25 @@ def test_a_duplicate_job_sends_nothing_more(app, mailbox, start_worker, job, can
         outbox._enqueue(outbox.redis_connection(), ids)  # the same jobs once more
     time.sleep(3)
     assert_each_sent_once(app, mailbox)
+
+
+def test_applying_costs_the_same_statements_whatever_the_team_size(
+        app, client, queued, make_user, make_job, recruiter, count_queries):
+    """One query finds every recipient and one INSERT records them all; each gets its job."""
+    def apply_to(job) -> tuple[int, int]:
+        with count_queries() as statements:
+            response = client.post(f"/api/jobs/{job['id']}/applications", json={},
+                                   headers=make_user().headers)
+        assert response.status_code == 201, response.get_json()
+        return len(statements), len(rows(app))
+
+    small = apply_to(make_job(recruiter))
+    managers = [make_user(HIRING_MANAGER, recruiter.company_id).id for _ in range(4)]
+    for _ in range(4):
+        make_user(RECRUITER, recruiter.company_id)
+    big = apply_to(make_job(recruiter, hiring_manager_ids=managers))
+
+    assert small[1] == 2 and big[1] - small[1] == 10  # the candidate, 5 recruiters, 4 managers
+    assert small[0] == big[0]
+    queue = redis.Redis.from_url(queued.url)
+    assert queue.llen("rq:queue:emails") == big[1]

@@ -1,5 +1,4 @@
 """Migrations are the only schema path: they must build exactly what the models describe."""
-import os
 from pathlib import Path
 
 import pytest
@@ -9,9 +8,7 @@ from alembic.migration import MigrationContext
 from flask import Flask
 from flask_migrate import downgrade, upgrade
 
-from ats.config import database_url as database_url_from
 from ats.extensions import db, migrate
-from tests.conftest import _postgres_database
 
 MIGRATIONS = str(Path(__file__).resolve().parents[1] / "migrations")
 
@@ -44,20 +41,10 @@ def table_names(app) -> set:
 
 
 @pytest.fixture
-def scratch_url(tmp_path):
-    """A database of its own, so the shared test database is never touched."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    if server:
-        yield from _postgres_database(database_url_from(server))
-    else:
-        yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
-
-
-@pytest.fixture
-def scratch_app(app, scratch_url):
+def scratch_app(app, scratch_database):
     """A bare app bound to the scratch database: just what the migrations need."""
     scratch = Flask(__name__)
-    scratch.config.update(SQLALCHEMY_DATABASE_URI=scratch_url,
+    scratch.config.update(SQLALCHEMY_DATABASE_URI=scratch_database,
                           SQLALCHEMY_ENGINE_OPTIONS=app.config["SQLALCHEMY_ENGINE_OPTIONS"])
     db.init_app(scratch)
     migrate.init_app(scratch, db, render_as_batch=True)
