@@ -66,6 +66,8 @@ def test_candidate_applies(client, app, candidate, job):
     assert datetime.fromisoformat(body["created_at"]).utcoffset().total_seconds() == 0
     assert stored_stage(app, body["id"]) == "applied"
     assert history_rows(app, body["id"]) == [(None, "applied", candidate.id)]
+    # the answer is the row as stored, timestamps to the microsecond
+    assert client.get(f"/api/applications/{body['id']}", headers=candidate.headers).get_json() == body
 
 
 def test_cover_letter_is_optional(client, candidate, job):
@@ -281,6 +283,7 @@ def test_stage_change_moves_updated_at(client, app, recruiter, application, move
     body = move(recruiter, application["id"], "screening").get_json()
     assert body["updated_at"] > application["updated_at"]
     assert body["created_at"] == application["created_at"]
+    assert client.get(f"/api/applications/{application['id']}", headers=recruiter.headers).get_json() == body
 
 
 @pytest.mark.parametrize("from_stage, to_stage", [

@@ -5,11 +5,11 @@ from sqlalchemy.orm import joinedload
 
 from ats import workflow
 from ats.common.access import (application_visible_or_404, can_move_application,
-                               can_see_pipeline, get_or_404, is_candidate, job_visible_or_404,
-                               require, visible_applications)
+                               can_see_pipeline, is_candidate, job_visible_or_404, require,
+                               visible_applications)
 from ats.common.db import utcnow
 from ats.common.pagination import keyset_page
-from ats.errors import Conflict
+from ats.errors import Conflict, NotFound
 from ats.extensions import db
 from ats.models import Application, ApplicationHistory, Job, User
 from ats.notifications import services as outbox
@@ -20,25 +20,39 @@ def _already_applied() -> Conflict:
 
 
 def apply(user: User, job_id: int, data: dict) -> Application:
-    job = get_or_404(Job, job_id)
+    # the job and whether this candidate already applied to it, in one round trip
+    applied = select(Application.id).where(
+        Application.candidate_id == user.id, Application.job_id == job_id).exists()
+    found = db.session.execute(select(Job, applied).where(Job.id == job_id)).first()
+    if found is None:
+        raise NotFound(f"Job {job_id} not found.")
+    job, already_applied = found
     if not job.is_open:
         raise Conflict("The job is closed and takes no applications.", code="job_closed")
-    if db.session.scalar(select(Application.id).where(
-            Application.candidate_id == user.id, Application.job_id == job.id)):
+    if already_applied:
         raise _already_applied()
-    application = Application(job=job, company_id=job.company_id, candidate_id=user.id,
+    application = Application(job=job, company_id=job.company_id, candidate=user,
                               stage=workflow.INITIAL, cover_letter=data.get("cover_letter"))
     db.session.add(application)
     db.session.add(ApplicationHistory(application=application, from_stage=None,
                                       to_stage=workflow.INITIAL, changed_by_id=user.id))
     try:
         notifications = outbox.record_new_application(application)  # flushes: may lose the race
-        db.session.commit()
+        _commit_keeping(application)
     except IntegrityError:  # the same candidate applying twice at once: one wins
         db.session.rollback()
         raise _already_applied() from None
     outbox.dispatch(notifications)
     return application
+
+
+def _commit_keeping(application: Application) -> None:
+    """Commit, keeping application as it was written: the answer needs no SELECT afterwards.
+
+    A detached object is not expired by the commit; every column it answers is loaded.
+    """
+    db.session.expunge(application)
+    db.session.commit()
 
 
 def _filtered(stmt, args: dict):
@@ -73,6 +87,7 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
     from_stage = application.stage
     workflow.check_move(from_stage, to_stage)
     # Compare-and-set: of concurrent moves only the one that still finds from_stage wins.
+    # The ORM sets the new stage and updated_at on the loaded application too.
     moved = db.session.execute(
         update(Application)
         .where(Application.id == application.id, Application.stage == from_stage)
@@ -87,7 +102,7 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
                               to_stage=to_stage, changed_by_id=user.id, note=note)
     db.session.add(move)
     notifications = outbox.record_stage_change(application, move)
-    db.session.commit()
+    _commit_keeping(application)
     outbox.dispatch(notifications)
     return application
 
