@@ -23,7 +23,8 @@ from ats import create_app
 from ats.common.db import utcnow
 from ats.extensions import db
 from ats.notifications.queue import QUEUE_NAME
-from ats.notifications.services import requeue_pending, smtp_kept_open
+from ats.notifications import smtp
+from ats.notifications.services import requeue_pending
 
 log = logging.getLogger("ats.worker")
 
@@ -64,7 +65,7 @@ def main() -> None:
     url = app.config["REDIS_URL"]
     if not url:
         raise SystemExit("REDIS_URL is not set: without it notifications are delivered inline.")
-    with app.app_context(), smtp_kept_open():
+    with app.app_context(), smtp.kept_open():
         while True:
             worker = EmailWorker([QUEUE_NAME], connection=redis.Redis.from_url(url),
                                  worker_ttl=SWEEP_SECONDS + 15, maintenance_interval=SWEEP_SECONDS)

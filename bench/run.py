@@ -32,19 +32,17 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.request import urlopen
-
-import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import explain, fixtures  # noqa: E402
 from bench.load import Request, Result, run  # noqa: E402
+from tests.databases import throwaway_postgres_database  # noqa: E402
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 CONCURRENCY = 16
@@ -80,22 +78,6 @@ def say(text: str) -> None:
 
 
 # --- the pieces it starts --------------------------------------------------------------
-
-@contextmanager
-def scratch_database(server_url: str):
-    from ats.config import database_url
-
-    name = f"ats_bench_{uuid.uuid4().hex[:10]}"
-    admin = sa.create_engine(database_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
 
 @contextmanager
 def redis_server():
@@ -332,7 +314,8 @@ def main() -> int:
     started = time.perf_counter()
 
     with ExitStack() as stack:
-        database_url = stack.enter_context(scratch_database(SERVER))
+        new_database = contextmanager(throwaway_postgres_database)
+        database_url = stack.enter_context(new_database(SERVER, "ats_bench"))
         redis_url = stack.enter_context(redis_server())
         # one environment for the server, the CLI and the app this script builds for tokens
         os.environ.update(ATS_ENV="production", FLASK_APP="wsgi", DATABASE_URL=database_url,

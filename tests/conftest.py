@@ -21,31 +21,18 @@ from ats.config import database_url as database_url_from  # noqa: E402
 from ats.auth import services as accounts  # noqa: E402
 from ats.extensions import db, limiter  # noqa: E402
 from ats.models import ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, Company  # noqa: E402
+from tests.databases import throwaway_postgres_database  # noqa: E402
 from tests.mailbox import Mailbox  # noqa: E402
 from tests.processes import RedisServer  # noqa: E402
 
 PASSWORD = "correct-horse-battery"
 
 
-def _postgres_database(server_url: str):
-    """Create a throwaway database on the server; yield its URL; drop it."""
-    name = f"ats_test_{uuid.uuid4().hex[:12]}"
-    admin = sa.create_engine(server_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield sa.engine.make_url(server_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 @pytest.fixture(scope="session")
 def database_url():
     server = os.environ.get("TEST_DATABASE_URL")
     if server:
-        yield from _postgres_database(database_url_from(server))
+        yield from throwaway_postgres_database(database_url_from(server))
     else:
         with tempfile.TemporaryDirectory() as folder:
             yield f"sqlite:///{os.path.join(folder, 'ats-test.sqlite3')}"
@@ -56,7 +43,7 @@ def scratch_database(tmp_path):
     """An empty database of the test's own, so the suite's shared one is never touched."""
     server = os.environ.get("TEST_DATABASE_URL")
     if server:
-        yield from _postgres_database(database_url_from(server))
+        yield from throwaway_postgres_database(database_url_from(server))
     else:
         yield f"sqlite:///{tmp_path / 'scratch.sqlite3'}"
 

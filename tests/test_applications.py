@@ -416,44 +416,42 @@ def grow(app, make_user, make_job, make_application, recruiter):
     return do
 
 
-def statements_for(count_queries, client, url, user):
-    with count_queries() as statements:
-        response = client.get(url, headers=user.headers)
-    assert response.status_code == 200, response.get_json()
-    return len(statements), len(response.get_json()["items"])
+def assert_same_statements_at_2_and_30_rows(count_queries, client, url, user, add_rows, present=0):
+    """GET url answers 2 rows, then (after add_rows) 30, with the same number of statements."""
+    def page():
+        with count_queries() as statements:
+            response = client.get(url, headers=user.headers)
+        assert response.status_code == 200, response.get_json()
+        return len(statements), len(response.get_json()["items"])
+
+    add_rows(2 - present)
+    small = page()
+    add_rows(28)
+    big = page()
+    assert (small[1], big[1]) == (2, 30)
+    assert small[0] == big[0]
 
 
 def test_jobs_list_costs_constant_queries(client, recruiter, grow, count_queries):
-    grow(2)
-    small = statements_for(count_queries, client, "/api/jobs?limit=100", recruiter)
-    grow(28)
-    big = statements_for(count_queries, client, "/api/jobs?limit=100", recruiter)
-    assert (small[1], big[1]) == (2, 30)
-    assert small[0] == big[0]
+    assert_same_statements_at_2_and_30_rows(count_queries, client, "/api/jobs?limit=100",
+                                            recruiter, grow)
 
 
 @pytest.mark.parametrize("who", ["recruiter", "admin"])
 def test_applications_list_costs_constant_queries(client, request, grow, count_queries, who):
-    user = request.getfixturevalue(who)
-    grow(2)
-    small = statements_for(count_queries, client, "/api/applications?limit=100", user)
-    grow(28)
-    big = statements_for(count_queries, client, "/api/applications?limit=100", user)
-    assert (small[1], big[1]) == (2, 30)
-    assert small[0] == big[0]
+    assert_same_statements_at_2_and_30_rows(count_queries, client, "/api/applications?limit=100",
+                                            request.getfixturevalue(who), grow)
 
 
 def test_job_applications_list_costs_constant_queries(client, make_user, make_application, recruiter,
                                                       job, count_queries):
-    url = f"/api/jobs/{job['id']}/applications?limit=100"
-    for _ in range(2):
-        make_application(make_user("candidate"), job["id"])
-    small = statements_for(count_queries, client, url, recruiter)
-    for _ in range(28):
-        make_application(make_user("candidate"), job["id"])
-    big = statements_for(count_queries, client, url, recruiter)
-    assert (small[1], big[1]) == (2, 30)
-    assert small[0] == big[0]
+    def add_applications(n):
+        for _ in range(n):
+            make_application(make_user("candidate"), job["id"])
+
+    assert_same_statements_at_2_and_30_rows(
+        count_queries, client, f"/api/jobs/{job['id']}/applications?limit=100", recruiter,
+        add_applications)
 
 
 def test_history_costs_constant_queries(client, app, make_user, recruiter, application, count_queries):
@@ -466,10 +464,6 @@ def test_history_costs_constant_queries(client, app, make_user, recruiter, appli
                                 for author in authors])
             db.session.commit()
 
-    url = f"/api/applications/{application['id']}/history"
-    add_entries(1)
-    small = statements_for(count_queries, client, url, recruiter)
-    add_entries(28)
-    big = statements_for(count_queries, client, url, recruiter)
-    assert (small[1], big[1]) == (2, 30)
-    assert small[0] == big[0]
+    assert_same_statements_at_2_and_30_rows(  # the application's creation is its first entry
+        count_queries, client, f"/api/applications/{application['id']}/history", recruiter,
+        add_entries, present=1)

@@ -23,7 +23,7 @@ from ats.config import database_url as database_url_from
 from ats.extensions import db
 from ats.models import NOTIFICATION_PENDING, NOTIFICATION_SENT
 from ats.notifications.queue import QUEUE_NAME
-from tests.conftest import _postgres_database
+from tests.databases import throwaway_postgres_database
 from tests.mailbox import free_port
 from tests.processes import ROOT, RedisServer
 
@@ -166,7 +166,7 @@ def wait_for_health(web, port: int) -> dict:
 def deployment(smtp_server):
     """The add-ons a PaaS attaches (database, Redis, SMTP) and the environment it passes."""
     redis_server = RedisServer()
-    databases = _postgres_database(SERVER_URL)
+    databases = throwaway_postgres_database(SERVER_URL)
     try:
         redis_server.start()
         url = sa.make_url(next(databases)).set(drivername="postgres")  # the PaaS spelling

@@ -4,7 +4,7 @@ from sqlalchemy import select
 
 from ats.extensions import db
 from ats.models import HIRING_MANAGER, RECRUITER, Notification
-from ats.notifications import services as outbox
+from ats.notifications import services as outbox, smtp
 from tests.helpers import error_code
 from tests.mailbox import text_of
 
@@ -168,7 +168,7 @@ def test_mails_share_one_smtp_connection_and_a_cut_one_is_replaced(app, mailbox,
     pending = {make_application(make_user(), job["id"])["id"] for _ in range(2)}
     mailbox.reset()
     ids = [n.id for n in notifications(app) if n.application_id in pending]
-    with app.app_context(), outbox.smtp_kept_open():
+    with app.app_context(), smtp.kept_open():
         assert outbox.deliver(ids[0]) == "sent"
         mailbox.restart()  # the server cuts the session kept open (a restart, an idle timeout)
         assert [outbox.deliver(i) for i in ids[1:]] == ["sent"] * (len(ids) - 1)

@@ -6,10 +6,6 @@ racing a retry or two workers never send one notification twice. A claim is a le
 the sender dies, the lease runs out and the sweep hands the row to the queue again.
 """
 import logging
-import smtplib
-import time
-from contextlib import contextmanager
-from contextvars import ContextVar
 from datetime import timedelta
 
 from flask import current_app
@@ -21,10 +17,11 @@ from sqlalchemy.orm import joinedload
 
 from ats.common.access import application_visible_or_404, can_see_pipeline, require
 from ats.common.db import utcnow
-from ats.extensions import db, mail
+from ats.extensions import db
 from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT, RECRUITER,
                         Application, ApplicationHistory, Notification, User, job_hiring_managers)
 from ats.models import Job as JobPosting  # the name Job is rq's here
+from ats.notifications import smtp
 from ats.notifications.messages import build_message
 from ats.notifications.queue import emails_queue, redis_connection
 from ats.observability import current_request_id
@@ -109,7 +106,7 @@ def _enqueue(connection, ids: list[int]) -> None:
 
 
 def _deliver_inline(ids: list[int]) -> None:
-    with smtp_kept_open():
+    with smtp.kept_open():
         for notification_id in ids:
             try:
                 deliver(notification_id)
@@ -194,107 +191,13 @@ def _message_for(notification_id: int):
     return message, trace
 
 
-def _hung_up(error: BaseException) -> bool:
-    """The server closed the session (it went away, or answered 421 "closing channel"), as
-    opposed to refusing the mail or not answering in time."""
-    if isinstance(error, smtplib.SMTPServerDisconnected):
-        return not isinstance(error.__context__, TimeoutError)
-    return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code == 421
-
-
-class _SmtpLink:
-    """One SMTP connection for many mails: a new one per mail costs a connect, the greeting
-    and EHLO (and STARTTLS and a login on a real relay) before every mail.
-
-    Any error drops the connection, since its state is then unknown; the next mail opens a
-    new one. If the server has hung up on a connection kept from an earlier mail (idle
-    timeout, restart, a per-connection limit), the mail goes once more on a new connection
-    within the same attempt. Like any retry, that resends only if the server kept a mail
-    but the line broke before its "250": the window SMTP itself leaves open.
-    """
-
-    IDLE_SECONDS = 10  # a connection quiet for longer is replaced, not trusted
-
-    def __init__(self):
-        self._connection = None
-        self._last_used = 0.0
-
-    def send(self, message) -> None:
-        if self._connection is not None and time.monotonic() - self._last_used > self.IDLE_SECONDS:
-            self.close()
-        kept = self._connection is not None
-        try:
-            self._send_once(message)
-        except BaseException as error:
-            if not (kept and _hung_up(error)):
-                raise
-            self._send_once(message)  # on a new connection, within the same attempt
-        self._last_used = time.monotonic()
-
-    def _send_once(self, message) -> None:
-        if self._connection is None:
-            self._connection = self._connect()
-        try:
-            self._connection.send(message)
-        except BaseException:  # a job timeout too: the session's state is unknown now
-            self._drop()
-            raise
-
-    @staticmethod
-    def _connect():
-        connection = mail.connect()
-        connection.__enter__()  # what `with mail.connect()` does: connect, STARTTLS, login
-        if connection.host is not None:  # None while flask-mail suppresses sending
-            # an SMTP server that stops answering cannot hold the worker (QUIT included)
-            connection.host.sock.settimeout(current_app.config["MAIL_SEND_TIMEOUT"])
-        return connection
-
-    def _drop(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None and connection.host is not None:
-            connection.host.close()
-
-    def close(self) -> None:
-        connection, self._connection = self._connection, None
-        if connection is not None and connection.host is not None:
-            try:
-                connection.host.quit()
-            except (smtplib.SMTPException, OSError):
-                connection.host.close()
-
-
-_kept_link: ContextVar[_SmtpLink | None] = ContextVar("kept_smtp_link", default=None)
-
-
-@contextmanager
-def smtp_kept_open():
-    """Inside the block, the mails this thread sends share one SMTP connection."""
-    link = _SmtpLink()
-    token = _kept_link.set(link)
-    try:
-        yield
-    finally:
-        _kept_link.reset(token)
-        link.close()
-
-
-def _send(message) -> None:
-    if not current_app.config["MAIL_SERVER"]:  # zero-setup mode: the mail goes to the console
-        log.info("mail (not sent: MAIL_SERVER is unset)\nTo: %s\nSubject: %s\n\n%s",
-                 ", ".join(message.recipients), message.subject, message.body)
-    elif (link := _kept_link.get()) is not None:
-        link.send(message)
-    else:
-        mail.send(message)
-
-
 def deliver(notification_id: int) -> str:
     """Send one notification unless another sender has it or it is done: sent, skipped or failed."""
     if not _claim(notification_id):
         return "skipped"
     try:
         message, trace = _message_for(notification_id)
-        _send(message)
+        smtp.send(message)
     except Exception as error:  # SMTP refused or unreachable, or a broken template
         db.session.rollback()
         notification = db.session.get(Notification, notification_id)
