@@ -140,13 +140,22 @@ class ApplicationHistory(db.Model):
     changed_by: Mapped[User] = relationship()
 
 
-class RevokedToken(db.Model):
-    """Logged-out tokens, kept until they would have expired anyway."""
+class AuthSession(db.Model):
+    """One login. Its tokens carry its id (`sid`), so ending it revokes all of them at once;
+    refresh tokens rotate, and only the newest one (refresh_jti) may be spent."""
 
-    __tablename__ = "revoked_tokens"
+    __tablename__ = "auth_sessions"
+    # a token names its session by id: SQLite must never hand a deleted session's id out again
+    __table_args__ = {"sqlite_autoincrement": True}
 
-    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
-    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    refresh_jti: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    refreshed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # logout, logout_all, refresh_reuse, ...: why it ended, for whoever reads the table
+    end_reason: Mapped[str | None] = mapped_column(String(20))
 
 
 NOTIFICATION_PENDING, NOTIFICATION_SENT, NOTIFICATION_FAILED = "pending", "sent", "failed"

@@ -1,16 +1,15 @@
 """Representative callers and inputs, picked from a loaded database, for the load benchmark
 (bench/run.py) and the plan check (bench/explain.py).
 
-Call inside an app context. Tokens are minted with the app's own create_access_token: logging
-in is measured on its own, and its password hash would bound every other scenario.
+Call inside an app context. Tokens come from a session started directly: logging in is
+measured on its own, and its password hash would bound every other scenario.
 """
 from dataclasses import dataclass
 
-from flask_jwt_extended import create_access_token
 from sqlalchemy import func, select
 
 from ats import volume, workflow
-from ats.auth import services as accounts
+from ats.auth import services as accounts, sessions
 from ats.common.pagination import _serializer as cursor_signer  # the API's own cursor format
 from ats.extensions import db
 from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, Application,
@@ -21,7 +20,7 @@ ADMIN_EMAIL = "bench-admin@bench.example"
 
 
 def bearer(user: User) -> dict:
-    return {"Authorization": f"Bearer {create_access_token(identity=user)}"}
+    return {"Authorization": f"Bearer {sessions.start(user)['access_token']}"}
 
 
 def cursor_after(last_id: int) -> str:

@@ -13,12 +13,11 @@ for _name in ("DATABASE_URL", "REDIS_URL", "MAIL_SERVER"):  # never touch a real
 
 import pytest  # noqa: E402
 import sqlalchemy as sa  # noqa: E402
-from flask_jwt_extended import create_access_token  # noqa: E402
 from flask_migrate import upgrade  # noqa: E402
 
 from ats import create_app  # noqa: E402
 from ats.config import database_url as database_url_from  # noqa: E402
-from ats.auth import services as accounts  # noqa: E402
+from ats.auth import services as accounts, sessions  # noqa: E402
 from ats.extensions import db, limiter  # noqa: E402
 from ats.models import ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, Company  # noqa: E402
 from tests.databases import throwaway_postgres_database  # noqa: E402
@@ -138,7 +137,7 @@ def make_user(app):
                 name=name or f"{role.title()} {uuid.uuid4().hex[:6]}",
                 email=email or f"{role}-{uuid.uuid4().hex[:10]}@example.com",
                 password=PASSWORD, role=role, company=company)
-            return Actor(user, create_access_token(identity=user))
+            return Actor(user, sessions.start(user)["access_token"])
     return make
 
 

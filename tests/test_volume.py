@@ -3,10 +3,10 @@ from datetime import timedelta
 from itertools import groupby
 
 import pytest
-from flask_jwt_extended import create_access_token
 from sqlalchemy import func, select
 
 from ats import workflow
+from ats.auth import sessions
 from ats.extensions import db
 from ats.models import (CANDIDATE, HIRING_MANAGER, RECRUITER, Application, ApplicationHistory,
                         Company, Job, User, job_hiring_managers)
@@ -109,7 +109,7 @@ def test_the_api_serves_the_volume(runner, app, client):
     emails = dict(line.split() for line in result.output.splitlines()[-3:])
     with app.app_context():
         recruiter = db.session.scalar(select(User).where(User.email == emails[RECRUITER]))
-        headers = {"Authorization": f"Bearer {create_access_token(identity=recruiter)}"}
+        headers = {"Authorization": f"Bearer {sessions.start(recruiter)['access_token']}"}
         company_applications = db.session.scalars(
             select(Application.id).where(Application.company_id == recruiter.company_id)
             .order_by(Application.id.desc())).all()

@@ -2,7 +2,7 @@ from flask_jwt_extended import get_current_user, get_jwt
 
 from ats.auth import blp, services
 from ats.auth.limits import login_limits
-from ats.auth.schemas import AccessTokenOut, Credentials, Registration, TokensOut, UserOut
+from ats.auth.schemas import Credentials, Registration, TokensOut, UserOut
 
 
 @blp.post("/register")
@@ -26,19 +26,27 @@ def login(data):
 
 @blp.post("/refresh")
 @blp.auth(refresh=True)
-@blp.response(200, AccessTokenOut)
+@blp.response(200, TokensOut)
 @blp.errors(401)
 def refresh():
-    """A new access token for the bearer of a refresh token."""
-    return services.refresh(get_current_user())
+    """Spend a refresh token for a new access and refresh token (a spent one ends its session)."""
+    return services.refresh(get_current_user(), get_jwt())
 
 
 @blp.post("/logout")
 @blp.auth()
 @blp.response(204)
 def logout():
-    """Revoke the access token used for this call."""
-    services.revoke(get_jwt())
+    """End the session of the access token used: all its tokens stop working."""
+    services.logout(get_jwt())
+
+
+@blp.post("/logout-all")
+@blp.auth()
+@blp.response(204)
+def logout_all():
+    """End every session of the caller, on every device."""
+    services.logout_all(get_current_user())
 
 
 @blp.get("/me")

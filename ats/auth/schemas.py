@@ -53,11 +53,9 @@ class UserOut(ma.Schema):
     created_at = Timestamp(required=True)
 
 
-class AccessTokenOut(ma.Schema):
+class TokensOut(ma.Schema):
     access_token = fields.String(required=True)
+    refresh_token = fields.String(required=True, metadata={
+        "description": "single use: POST /api/auth/refresh spends it for the next pair"})
     token_type = fields.String(required=True, metadata={"example": "Bearer"})
-    expires_in = fields.Integer(required=True, metadata={"description": "seconds"})
-
-
-class TokensOut(AccessTokenOut):
-    refresh_token = fields.String(required=True)
+    expires_in = fields.Integer(required=True, metadata={"description": "seconds the access token lives"})

@@ -1,15 +1,12 @@
-"""Accounts, logins and token revocation."""
-from flask import current_app
-from flask_jwt_extended import create_access_token, create_refresh_token
-from sqlalchemy import delete, select
+"""Accounts and logins."""
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ats.auth import sessions
 from ats.auth.passwords import hash_password, needs_rehash, verify_password
-from ats.auth.tokens import expiry_of
-from ats.common.db import utcnow
 from ats.errors import Conflict, Unauthorized
 from ats.extensions import db
-from ats.models import RECRUITER, Company, RevokedToken, User
+from ats.models import RECRUITER, Company, User
 
 
 def email_taken(email: str) -> bool:
@@ -79,35 +76,23 @@ def create_user(*, name: str, email: str, password: str, role: str, company: Com
     return user
 
 
-def _tokens_for(user: User) -> dict:
-    return {
-        "access_token": create_access_token(identity=user),
-        "token_type": "Bearer",
-        "expires_in": int(current_app.config["JWT_ACCESS_TOKEN_EXPIRES"].total_seconds()),
-    }
-
-
 def login(email: str, password: str) -> dict:
+    """Check the password and start a session: its access and refresh tokens."""
     user = db.session.scalar(select(User).where(User.email == email))
     if not verify_password(user.password_hash if user else None, password):
         raise Unauthorized("Wrong email or password.")
     if needs_rehash(user.password_hash):  # parameters were raised since this hash was made
         user.password_hash = hash_password(password)
-        db.session.commit()
-    return {**_tokens_for(user), "refresh_token": create_refresh_token(identity=user)}
+    return sessions.start(user)
 
 
-def refresh(user: User) -> dict:
-    return _tokens_for(user)
+def refresh(user: User, refresh_payload: dict) -> dict:
+    return sessions.rotate(user, refresh_payload)
 
 
-def revoke(payload: dict) -> None:
-    """Revoke one token durably; drop revocations whose tokens have expired anyway."""
-    now = utcnow()
-    db.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
-    if db.session.get(RevokedToken, payload["jti"]) is None:
-        db.session.add(RevokedToken(jti=payload["jti"], expires_at=expiry_of(payload)))
-    try:
-        db.session.commit()
-    except IntegrityError:  # the same token logged out twice at once: it is revoked either way
-        db.session.rollback()
+def logout(payload: dict) -> None:
+    sessions.end(payload["sid"])
+
+
+def logout_all(user: User) -> None:
+    sessions.end_all(user.id)

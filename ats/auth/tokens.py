@@ -1,6 +1,5 @@
-"""flask-jwt-extended wiring: who a token names, revocation, and 401 for every failure."""
-from datetime import datetime, timezone
-
+"""flask-jwt-extended wiring: who a token names, whether its session is live, and 401 for
+every failure."""
 from flask import g
 from flask_jwt_extended import JWTManager
 from sqlalchemy import select
@@ -8,7 +7,7 @@ from sqlalchemy import select
 from ats.common.schemas import MAX_ID
 from ats.errors import error_response
 from ats.extensions import db
-from ats.models import RevokedToken, User
+from ats.models import AuthSession, User
 
 
 def _unauthorized(message: str):
@@ -22,15 +21,17 @@ def register_token_callbacks(jwt: JWTManager) -> None:
 
     @jwt.token_in_blocklist_loader
     def is_revoked(_header, payload) -> bool:
-        """Asked first; it also looks up the token's user, in the same round trip."""
-        jti = payload.get("jti")
-        if not isinstance(jti, str) or not 0 < len(jti) <= 64 or "exp" not in payload:
+        """Asked first: is the token's session live? It also loads the token's user, in the
+        same round trip. (Whether a refresh token is spent is the refresh's own question.)"""
+        session_id, user_id = _id(payload.get("sid")), _id(payload.get("sub"))
+        if session_id is None or "exp" not in payload:
             return True  # not one of ours: it could never expire nor be revoked
-        revoked = select(RevokedToken.jti).where(RevokedToken.jti == jti).exists()
-        user_id = _user_id(payload)
-        row = db.session.execute(select(User, revoked).where(User.id == user_id)).first()
+        live = select(AuthSession.id).where(
+            AuthSession.id == session_id, AuthSession.user_id == User.id,
+            AuthSession.ended_at.is_(None)).exists()
+        row = db.session.execute(select(User, live).where(User.id == user_id)).first()
         g.token_user = row[0] if row else None  # no user: load_user answers 401 for it
-        return bool(row and row[1])
+        return not (row and row[1])
 
     @jwt.user_lookup_loader
     def load_user(_header, _payload) -> User | None:
@@ -46,12 +47,10 @@ def register_token_callbacks(jwt: JWTManager) -> None:
     jwt.user_lookup_error_loader(lambda _h, _p: _unauthorized("The token's user no longer exists."))
 
 
-def _user_id(payload: dict) -> int | None:
-    subject = payload.get("sub")
-    if not (isinstance(subject, str) and subject.isascii() and subject.isdigit()):
+def _id(claim) -> int | None:
+    """A claim naming a row (sub is a string, sid an integer), if it can name one."""
+    if isinstance(claim, int) and not isinstance(claim, bool):
+        claim = str(claim)
+    if not (isinstance(claim, str) and claim.isascii() and claim.isdigit()):
         return None  # isascii: "²".isdigit() is true, but int("²") fails
-    return int(subject) if int(subject) <= MAX_ID else None
-
-
-def expiry_of(payload: dict) -> datetime:
-    return datetime.fromtimestamp(payload["exp"], timezone.utc)
+    return int(claim) if 0 < int(claim) <= MAX_ID else None
