@@ -3,7 +3,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PORT ?= 5000
 
-.PHONY: install run test bench clean
+REDOC_VERSION ?= 2.5.4
+REDOC_DIR := ats/static/redoc
+
+.PHONY: install run test bench redoc clean
 
 install: $(VENV)/.installed
 
@@ -23,6 +26,12 @@ test: install  ## the suite on SQLite; set TEST_DATABASE_URL=postgresql://… fo
 
 bench: install  ## the load benchmark at 1,000,000 applications (PostgreSQL; about 5 minutes)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+redoc:  ## re-vendor ReDoc's script for /api/redoc from npm (redoc@$(REDOC_VERSION), MIT) into ats/static/redoc/
+	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \
+	  (cd "$$tmp" && npm pack --silent "redoc@$(REDOC_VERSION)" >/dev/null && tar -xzf redoc-*.tgz) && \
+	  cp "$$tmp/package/bundles/redoc.standalone.js" "$$tmp/package/bundles/redoc.standalone.js.LICENSE.txt" \
+	     "$$tmp/package/LICENSE" $(REDOC_DIR)/
 
 clean:
 	rm -rf $(VENV) instance .pytest_cache

@@ -44,6 +44,7 @@ def create_app(overrides: dict | None = None) -> Flask:
     for module in (auth, companies, jobs, applications, health):
         api.register_blueprint(module.blp)
     serve_swagger_ui_assets(app)
+    serve_redoc_assets(app)
 
     from ats.errors import register_error_handlers
     register_error_handlers(app)
@@ -60,3 +61,10 @@ def serve_swagger_ui_assets(app: Flask) -> None:
     dist = os.path.join(os.path.dirname(flask_swagger_ui.__file__), "dist")
     app.register_blueprint(Blueprint("swagger_ui_assets", __name__, url_prefix="/api/docs",
                                      static_folder=dist, static_url_path="/assets"))
+
+
+def serve_redoc_assets(app: Flask) -> None:
+    """ReDoc's script at /api/redoc/assets/, vendored from npm into ats/static/redoc/
+    (`make redoc` fetches it again): no PyPI package ships it on its own."""
+    app.register_blueprint(Blueprint("redoc_assets", __name__, url_prefix="/api/redoc",
+                                     static_folder="static/redoc", static_url_path="/assets"))

@@ -118,7 +118,7 @@ class Defaults:
     OPENAPI_SWAGGER_UI_PATH = "docs"
     OPENAPI_SWAGGER_UI_URL = "/api/docs/assets/"  # served by the app (ats/__init__.py): no CDN
     OPENAPI_REDOC_PATH = "redoc"
-    OPENAPI_REDOC_URL = "https://cdn.jsdelivr.net/npm/redoc@2.5.4/bundles/redoc.standalone.js"
+    OPENAPI_REDOC_URL = "/api/redoc/assets/redoc.standalone.js"  # ReDoc 2.5.4, served by the app
     API_SPEC_OPTIONS = {
         "info": {"description": "Applicant Tracking System: companies post jobs, candidates "
                                 "apply, staff move applications through the hiring pipeline."},

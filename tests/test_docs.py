@@ -1,4 +1,4 @@
-"""/api/docs works offline: Swagger UI's files come from the app itself, never from a CDN."""
+"""/api/docs and /api/redoc work offline: their scripts come from the app itself, never from a CDN."""
 from html.parser import HTMLParser
 
 import pytest
@@ -40,6 +40,19 @@ def test_swagger_ui_loads_only_local_assets(client):
         assert len(response.data) > 10_000, url  # the real bundle, not a placeholder
 
 
+def test_redoc_loads_only_its_script_served_by_the_app(client):
+    urls = assets_of(client, "/api/redoc")
+    assert urls == ["/api/redoc/assets/redoc.standalone.js"]
+    response = client.get(urls[0])
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert b"ReDoc Version" in response.data and len(response.data) > 500_000  # the real bundle
+
+
+def test_the_redoc_page_points_at_the_spec(client):
+    assert 'spec-url="/api/openapi.json"' in client.get("/api/redoc").get_data(as_text=True)
+
+
 def test_the_page_points_swagger_ui_at_the_spec(client):
     html = client.get("/api/docs").get_data(as_text=True)
     assert 'url: "/api/openapi.json"' in html
@@ -47,8 +60,10 @@ def test_the_page_points_swagger_ui_at_the_spec(client):
 
 
 @pytest.mark.parametrize("path", ["/api/docs/assets/nothing.js", "/api/docs/assets/../../../etc/passwd",
-                                  "/api/docs/assets/%2e%2e/%2e%2e/wsgi.py"])
+                                  "/api/docs/assets/%2e%2e/%2e%2e/wsgi.py", "/api/redoc/assets/nothing.js",
+                                  "/api/redoc/assets/%2e%2e/%2e%2e/config.py"])
 def test_missing_assets_answer_the_contract_404(client, path):
     response = client.get(path)
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
+
