@@ -12,6 +12,8 @@ from flask import current_app
 from redis import RedisError
 from rq import Queue, Retry
 from rq.job import Job, JobStatus
+from rq.utils import str_to_date
+from rq.worker import Worker
 from sqlalchemy import insert, or_, select, union, update
 from sqlalchemy.orm import joinedload
 
@@ -31,7 +33,8 @@ log = logging.getLogger(__name__)
 APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED = (
     "application_received", "new_application", "stage_changed")
 TASK = "ats.notifications.tasks.send_notification"
-LIVE_JOB = {JobStatus.QUEUED, JobStatus.SCHEDULED, JobStatus.DEFERRED, JobStatus.STARTED}
+# statuses that promise a run on their own; "queued" and "started" are checked further
+TRUSTED_JOB = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
 
 class DeliveryFailed(Exception):
@@ -132,6 +135,41 @@ def dispatch(ids: list[int]) -> None:
         log.warning("queue unreachable (%s): %d notification(s) stay pending", error, len(ids))
 
 
+def _still_waiting(connection, ids: list[int]) -> set[int]:
+    """Those of ids whose job will run without the sweep's help, in at most four Redis round
+    trips whatever the length of the queue.
+
+    A job's status is not enough: a worker killed in its blocking pop (or whose socket an
+    orphaned child still holds) has taken a job out of the queue that still reads "queued",
+    and a worker killed as it starts a job leaves it "started". The queue is first in, first
+    out, so a queued job enqueued before the one at its head has left it; a started job
+    counts while its worker's key lives (the worker's heartbeat keeps it).
+    """
+    if not ids:
+        return set()
+    fetched = Job.fetch_many([_job_id(i) for i in ids], connection=connection)
+    jobs = {i: job for i, job in zip(ids, fetched) if job is not None}
+    head = connection.lindex(emails_queue(connection).key, 0)
+    head_enqueued = connection.hget(Job.key_for(head.decode()), "enqueued_at") if head else None
+    started = [job for job in jobs.values() if job.get_status(refresh=False) == JobStatus.STARTED]
+    with connection.pipeline(transaction=False) as pipeline:
+        for job in started:
+            pipeline.exists(Worker.redis_worker_namespace_prefix + (job.worker_name or ""))
+        running = {job.id for job, alive in zip(started, pipeline.execute()) if alive}
+
+    def waiting(job: Job) -> bool:
+        status = job.get_status(refresh=False)
+        if status == JobStatus.QUEUED:
+            if head is None:
+                return False  # the queue is empty
+            if head_enqueued is None or job.enqueued_at is None:
+                return True  # cannot tell: the next round will
+            return job.enqueued_at >= str_to_date(head_enqueued)
+        return job.id in running if status == JobStatus.STARTED else status in TRUSTED_JOB
+
+    return {i for i, job in jobs.items() if waiting(job)}
+
+
 def requeue_pending(batch: int = 1000) -> int:
     """Hand every pending notification that nobody is sending back to the queue.
 
@@ -149,12 +187,16 @@ def requeue_pending(batch: int = 1000) -> int:
     if connection is None:
         _deliver_inline([row.id for row in rows])
         return len(rows)
-    unclaimed = [row.id for row in rows if row.claimed_until is None]
-    jobs = Job.fetch_many([_job_id(i) for i in unclaimed], connection=connection)
-    waiting = {i for i, job in zip(unclaimed, jobs) if job is not None and job.get_status(refresh=False) in LIVE_JOB}
+    waiting = _still_waiting(connection, [row.id for row in rows if row.claimed_until is None])
     ids = [row.id for row in rows if row.id not in waiting]
     if ids:
         _enqueue(connection, ids)
+        # taken by a worker that died: RQ would later fail them as stuck in its list of taken jobs
+        taken = emails_queue(connection).intermediate_queue_key
+        with connection.pipeline(transaction=False) as pipeline:
+            for notification_id in ids:
+                pipeline.lrem(taken, 0, _job_id(notification_id))
+            pipeline.execute()
     return len(ids)
 
 
@@ -181,12 +223,13 @@ def _trace(notification: Notification) -> dict:
 def _message_for(notification_id: int):
     """The mail and its trace, built from one query (not one per relation it names)."""
     application = joinedload(Notification.application)
-    notification = db.session.scalars(
-        select(Notification).where(Notification.id == notification_id).options(
+    notification, recipient_name = db.session.execute(
+        select(Notification, User.name).join(User, User.id == Notification.recipient_id)
+        .where(Notification.id == notification_id).options(
             application.joinedload(Application.job).joinedload(JobPosting.company),
             application.joinedload(Application.candidate),
             joinedload(Notification.history))).one()
-    message, trace = build_message(notification), _trace(notification)
+    message, trace = build_message(notification, recipient_name), _trace(notification)
     db.session.rollback()  # end the read: no transaction stays open while SMTP talks
     return message, trace
 
