@@ -223,13 +223,12 @@ def _trace(notification: Notification) -> dict:
 def _message_for(notification_id: int):
     """The mail and its trace, built from one query (not one per relation it names)."""
     application = joinedload(Notification.application)
-    notification, recipient_name = db.session.execute(
-        select(Notification, User.name).join(User, User.id == Notification.recipient_id)
-        .where(Notification.id == notification_id).options(
+    notification = db.session.scalars(
+        select(Notification).where(Notification.id == notification_id).options(
             application.joinedload(Application.job).joinedload(JobPosting.company),
             application.joinedload(Application.candidate),
             joinedload(Notification.history))).one()
-    message, trace = build_message(notification, recipient_name), _trace(notification)
+    message, trace = build_message(notification), _trace(notification)
     db.session.rollback()  # end the read: no transaction stays open while SMTP talks
     return message, trace
 
