@@ -16,10 +16,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
 	touch $@
 
-run: install  ## the API on http://127.0.0.1:5000, SQLite, mail printed to the console, demo data
+run: install  ## the API on http://127.0.0.1:5000 in debug mode, SQLite, mail printed to the console, demo data
 	$(BIN)/flask db upgrade
 	$(BIN)/flask ats seed
-	$(BIN)/flask run --port $(PORT)
+	$(BIN)/flask run --debug --port $(PORT)
 
 test: install  ## the suite on SQLite; set TEST_DATABASE_URL=postgresql://… for PostgreSQL
 	$(BIN)/python -m pytest $(PYTEST_ARGS)

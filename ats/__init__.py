@@ -7,8 +7,6 @@ from ats import observability
 
 
 def create_app(overrides: dict | None = None) -> Flask:
-    observability.configure_logging()
-
     from ats import config
     app = Flask(__name__, instance_relative_config=True, static_folder=None)
     app.config.from_object(config.Defaults)
@@ -17,6 +15,8 @@ def create_app(overrides: dict | None = None) -> Flask:
         app.config.from_object(config.Testing)
     app.config.update(settings)
     app.config.update(overrides or {})
+    # first once the environment is known: JSON for a platform, plain lines in development
+    observability.configure_logging(app.config["ATS_ENV"])
     if not app.config["SQLALCHEMY_DATABASE_URI"]:
         os.makedirs(app.instance_path, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{os.path.join(app.instance_path, 'ats.sqlite3')}"

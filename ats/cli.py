@@ -1,4 +1,7 @@
 """`flask ats …`: operations through the same services as the API."""
+import logging
+from contextlib import contextmanager
+
 import click
 from flask.cli import AppGroup
 
@@ -46,10 +49,14 @@ def seed(scale, companies, jobs, applications, candidates, random_seed):
 
     volume_options = (scale, companies, jobs, applications, candidates)
     if all(option is None for option in volume_options):
-        from ats.seed import seed as load_demo_data
+        from ats.seed import notifications_recorded, seed as load_demo_data
 
-        logins = load_demo_data()
-        click.echo(f"Demo data ready. Every demo account's password is {PASSWORD!r}:")
+        before = notifications_recorded()
+        with _quiet("ats.notifications"):  # a line per demo mail would bury the logins
+            logins = load_demo_data()
+        click.echo(f"Demo data ready, with {notifications_recorded() - before} emails "
+                   "(GET /api/applications/{id}/notifications lists them).")
+        click.echo(f"Every demo account's password is {PASSWORD!r}:")
     else:
         from ats import volume as bulk
 
@@ -96,6 +103,18 @@ def check():
         click.echo(f"{result.name:<9} {result.status:<8} {result.detail}")
     if failed := [result.name for result in results if not result.ok]:
         raise click.ClickException(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+
+
+@contextmanager
+def _quiet(logger_name: str):
+    """Only warnings and errors from that logger inside the block."""
+    logger = logging.getLogger(logger_name)
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 
 def _describe(messages: dict) -> str:

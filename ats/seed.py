@@ -1,12 +1,12 @@
 """Demo data for `flask ats seed`, made through the same services as the API. Idempotent."""
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from ats import workflow
 from ats.applications import services as applications
 from ats.auth import services as accounts
 from ats.extensions import db
 from ats.jobs import services as jobs
-from ats.models import CANDIDATE, HIRING_MANAGER, RECRUITER, Application, Job, User
+from ats.models import CANDIDATE, HIRING_MANAGER, RECRUITER, Application, Job, Notification, User
 
 PASSWORD = "demo-password-1"
 
@@ -47,6 +47,10 @@ def _user(email: str) -> User | None:
 def _account(name: str, email: str, role: str, company=None) -> User:
     return _user(email) or accounts.create_user(name=name, email=email, password=PASSWORD,
                                                 role=role, company=company)
+
+
+def notifications_recorded() -> int:
+    return db.session.scalar(select(func.count(Notification.id)))
 
 
 def seed() -> list[tuple[str, str]]:
