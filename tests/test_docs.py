@@ -1,7 +1,14 @@
-"""/api/docs and /api/redoc work offline: their scripts come from the app itself, never from a CDN."""
+"""The documentation is true: /api/docs and /api/redoc work offline (their scripts come from
+the app itself, never from a CDN), and docs/API.md names exactly the routes the app serves."""
+import re
+import subprocess
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+HTTP_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 
 class Assets(HTMLParser):
@@ -67,3 +74,58 @@ def test_missing_assets_answer_the_contract_404(client, path):
     assert response.status_code == 404
     assert response.get_json()["error"]["code"] == "not_found"
 
+
+# --- docs/API.md, the reference the repository carries ------------------------------------
+
+def normalised(path: str) -> str:
+    """/api/jobs/{job_id} and /api/jobs/{id} are the same route."""
+    return re.sub(r"\{[^}]*\}", "{}", path)
+
+
+def operations_in_reference() -> set[str]:
+    """Every `METHOD /api/...` the reference names (query strings aside)."""
+    text = (ROOT / "docs" / "API.md").read_text()
+    return {f"{method} {normalised(path)}"
+            for method, path in re.findall(rf"\b({'|'.join(HTTP_METHODS)}) +(/api[^\s`?|,)]*)", text)}
+
+
+def spec_operations(client) -> set[str]:
+    spec = client.get("/api/openapi.json").get_json()
+    return {f"{method.upper()} {normalised(path)}" for path, item in spec["paths"].items()
+            for method in item if method.upper() in HTTP_METHODS}
+
+
+def served_operations(app) -> set[str]:
+    """What the app answers, the documentation pages included."""
+    served = set()
+    for rule in app.url_map.iter_rules():
+        path = normalised(re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule.rule))
+        served |= {f"{method} {path}" for method in rule.methods if method in HTTP_METHODS}
+    return served
+
+
+def test_the_reference_describes_every_operation_of_the_spec(client):
+    missing = spec_operations(client) - operations_in_reference()
+    assert not missing, f"operations of the OpenAPI document not in docs/API.md: {sorted(missing)}"
+
+
+def test_the_reference_names_no_route_the_app_does_not_serve(app):
+    named = operations_in_reference()
+    assert len(named) > 20
+    unknown = named - served_operations(app)
+    assert not unknown, f"docs/API.md names routes the app does not serve: {sorted(unknown)}"
+
+
+def test_nothing_in_the_repository_points_outside_it():
+    """A clone has no folder beside it: every reference it needs is inside it."""
+    outside = ("../" + "shared", "shared/" + "API.md")  # spelt apart, or this file would match
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, check=True,
+                             text=True).stdout.split("\0")
+    offenders = []
+    for name in filter(None, tracked):
+        path = ROOT / name
+        if not path.is_file():
+            continue  # deleted in the working tree
+        text = path.read_bytes().decode("utf-8", errors="replace")
+        offenders += [f"{name}: {needle}" for needle in outside if needle in text]
+    assert not offenders, offenders
