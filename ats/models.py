@@ -1,7 +1,7 @@
 """ORM models: columns and relationships only. Services own every transaction."""
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ats import workflow
@@ -46,9 +46,23 @@ class User(db.Model):
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[str] = mapped_column(String(20))
     company_id: Mapped[int | None] = mapped_column(ForeignKey("companies.id"))
+    # a deactivated user keeps their name in history but can neither log in nor get mail
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # a candidate's profile, shown to the staff of the companies they applied to
+    phone: Mapped[str | None] = mapped_column(String(40))
+    headline: Mapped[str | None] = mapped_column(String(200))
+    location: Mapped[str | None] = mapped_column(String(200))
+    links: Mapped[list[str] | None] = mapped_column(JSON)
 
     company: Mapped[Company | None] = relationship()
+
+    @property
+    def profile(self) -> dict | None:
+        if self.role != CANDIDATE:
+            return None
+        return {"phone": self.phone, "headline": self.headline, "location": self.location,
+                "links": self.links or []}
 
     def is_staff_of(self, company_id: int) -> bool:
         return self.role in STAFF_ROLES and self.company_id == company_id
@@ -158,6 +172,20 @@ class AuthSession(db.Model):
     end_reason: Mapped[str | None] = mapped_column(String(20))
 
 
+class PasswordReset(db.Model):
+    """A password reset asked for by email. The token is derived from the row and the app's
+    secret (so the worker can mail it) and stored only as a hash; it is good once, briefly."""
+
+    __tablename__ = "password_resets"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
 NOTIFICATION_PENDING, NOTIFICATION_SENT, NOTIFICATION_FAILED = "pending", "sent", "failed"
 NOTIFICATION_STATUSES = (NOTIFICATION_PENDING, NOTIFICATION_SENT, NOTIFICATION_FAILED)
 
@@ -173,8 +201,10 @@ class Notification(db.Model):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"))
+    # what the mail is about: an application (and the move), or a password reset
+    application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
     history_id: Mapped[int | None] = mapped_column(ForeignKey("application_history.id"))
+    password_reset_id: Mapped[int | None] = mapped_column(ForeignKey("password_resets.id"))
     kind: Mapped[str] = mapped_column(String(40))
     recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recipient: Mapped[str] = mapped_column(String(254))  # the address when it was recorded
@@ -189,5 +219,6 @@ class Notification(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
-    application: Mapped[Application] = relationship()
+    application: Mapped[Application | None] = relationship()
     history: Mapped[ApplicationHistory | None] = relationship()
+    password_reset: Mapped[PasswordReset | None] = relationship()
