@@ -3,6 +3,9 @@ import os
 import secrets
 from datetime import timedelta
 
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
 ENVIRONMENTS = ("production", "development", "testing")
 MIN_SECRET_BYTES = 32
 
@@ -104,8 +107,16 @@ class Defaults:
 
     RATELIMIT_STRATEGY = "moving-window"
     RATELIMIT_KEY_PREFIX = "ats"
+    # Redis unreachable: count in this process's memory (ats/common/ratelimit.py) rather than fail,
+    # and give up on Redis after 0.5 s, with no retry (redis-py waits 5 s a read by default and
+    # retries up to 10 times with backoff)
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
+    RATELIMIT_STORAGE_OPTIONS = {"socket_timeout": 0.5, "socket_connect_timeout": 0.5,
+                                 "retry": Retry(NoBackoff(), 0)}
     LOGIN_LIMIT_PER_EMAIL = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "20 per minute"
+    REGISTER_LIMIT_PER_ADDRESS = "10 per hour"
 
     # argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane): about 15 ms a verify here.
     PASSWORD_HASH = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}

@@ -99,7 +99,12 @@ def _retry_after() -> str:
     from ats.extensions import limiter
 
     current = limiter.current_limit
-    return str(max(1, int(current.reset_at - time.time()) + 1)) if current else "60"
+    if current is None:
+        return "60"
+    try:
+        return str(max(1, int(current.reset_at - time.time()) + 1))
+    except Exception:  # the storage stopped answering since the hit: the whole window is safe
+        return str(current.limit.get_expiry())
 
 
 def register_error_handlers(app):

@@ -1,13 +1,13 @@
 """Extensions, made without an app; create_app binds them."""
 import flask_smorest
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_mail import Mail
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from sqlalchemy import MetaData
 
+from ats.common.ratelimit import Limiter
 from ats.common.schemas import ErrorSchema
 
 # Stable constraint names, so migrations can name what they alter or drop.

@@ -1,14 +1,15 @@
 from flask_jwt_extended import get_current_user, get_jwt
 
 from ats.auth import blp, services
-from ats.auth.limits import login_limits
+from ats.auth.limits import login_limits, register_limits
 from ats.auth.schemas import Credentials, Registration, TokensOut, UserOut
 
 
 @blp.post("/register")
+@register_limits
 @blp.arguments(Registration)
 @blp.response(201, UserOut)
-@blp.errors(409)
+@blp.errors(409, 429)
 def register(data):
     """Create an account: a candidate, or a recruiter with a new company."""
     return services.register(data)
