@@ -21,8 +21,9 @@ def register_token_callbacks(jwt: JWTManager) -> None:
 
     @jwt.token_in_blocklist_loader
     def is_revoked(_header, payload) -> bool:
-        """Asked first: is the token's session live? It also loads the token's user, in the
-        same round trip. (Whether a refresh token is spent is the refresh's own question.)"""
+        """Asked first: is the token's session live and its user active? It also loads the
+        user, in the same round trip. (Whether a refresh token is spent is the refresh's own
+        question.)"""
         session_id, user_id = _id(payload.get("sid")), _id(payload.get("sub"))
         if session_id is None or "exp" not in payload:
             return True  # not one of ours: it could never expire nor be revoked
@@ -31,7 +32,7 @@ def register_token_callbacks(jwt: JWTManager) -> None:
             AuthSession.ended_at.is_(None)).exists()
         row = db.session.execute(select(User, live).where(User.id == user_id)).first()
         g.token_user = row[0] if row else None  # no user: load_user answers 401 for it
-        return not (row and row[1])
+        return not (row and row[1] and row[0].is_active)
 
     @jwt.user_lookup_loader
     def load_user(_header, _payload) -> User | None:
