@@ -177,6 +177,8 @@ class PasswordReset(db.Model):
     secret (so the worker can mail it) and stored only as a hash; it is good once, briefly."""
 
     __tablename__ = "password_resets"
+    # the token is derived from the row's id: SQLite must never hand a deleted row's id out again
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)

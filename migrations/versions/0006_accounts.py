@@ -35,7 +35,8 @@ def upgrade():
     sa.Column('used_at', sa.DateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_password_resets_user_id_users'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_password_resets')),
-    sa.UniqueConstraint('token_hash', name=op.f('uq_password_resets_token_hash'))
+    sa.UniqueConstraint('token_hash', name=op.f('uq_password_resets_token_hash')),
+    sqlite_autoincrement=True
     )
     with op.batch_alter_table('password_resets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_password_resets_user_id'), ['user_id'], unique=False)
