@@ -35,8 +35,9 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.init_app(app)
 
     from ats.auth.tokens import register_token_callbacks
-    from ats.common.api import IdConverter
+    from ats.common.api import IdConverter, Request
     register_token_callbacks(jwt)
+    app.request_class = Request
     app.url_map.converters["id"] = IdConverter
     api.register_converter(IdConverter, IdConverter.openapi_schema)
 

@@ -1,6 +1,7 @@
 """The error contract, and hostile input: every answer has the error shape, nothing is a 500,
 and a rejected request changes nothing."""
 import json
+import re
 
 import pytest
 from sqlalchemy import select
@@ -343,3 +344,88 @@ def test_body_just_under_1_mb_is_read(client, recruiter):
     body = json.dumps({"title": "T", "description": "x" * (1024 * 1024 - 100)})
     response = client.post("/api/jobs", data=body, content_type="application/json", headers=recruiter.headers)
     assert_invalid(response, "description")
+
+
+# --- numbers and nesting that Python's JSON decoder refuses, on every route with a body -----------
+
+HUGE = "9" * 5000  # Python refuses to turn more than 4,300 digits into an int
+UNREADABLE_BODIES = {
+    "5000-digit integer": '{"name": %s}' % HUGE,
+    "negative 5000-digit integer": '{"name": -%s}' % HUGE,
+    "5000-digit integer in a list": '{"hiring_manager_ids": [%s]}' % HUGE,
+    "nested arrays": "[" * 1000 + "]" * 1000,
+    "nested arrays in a field": '{"name": ' + "[" * 100_000 + "]" * 100_000 + "}",
+    "nested objects": '{"a":' * 100_000 + "1" + "}" * 100_000,
+}
+ODD_VALUES = {  # JSON Python reads, into values no field takes
+    "inf": "1e999999", "-inf": "-1e999999", "NaN": "NaN", "Infinity": "Infinity",
+    "1e308": "1e308", "4000 digits": "9" * 4000,
+    "500 nested arrays": "[" * 500 + "]" * 500, "500 nested objects": '{"a":' * 500 + "1" + "}" * 500,
+}
+
+
+def operations_with_a_body(client):
+    """(method, path with ids filled in, {field: schema}) for every operation of the spec with a body."""
+    spec = client.get("/api/openapi.json").get_json()
+
+    def resolve(schema):
+        while "$ref" in schema:
+            schema = spec["components"]["schemas"][schema["$ref"].rsplit("/", 1)[1]]
+        return schema
+
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            if isinstance(op, dict) and "requestBody" in op:
+                schema = resolve(op["requestBody"]["content"]["application/json"]["schema"])
+                yield method.upper(), re.sub(r"\{\w+\}", "1", path), schema.get("properties", {})
+
+
+@pytest.fixture
+def callers(admin, recruiter, candidate):
+    """One of each kind of caller: a route's role check lets at least one through to its body."""
+    return [{}, admin.headers, recruiter.headers, candidate.headers]
+
+
+@pytest.mark.parametrize("body", UNREADABLE_BODIES.values(), ids=UNREADABLE_BODIES.keys())
+def test_json_python_cannot_read_is_400_on_every_route(client, app, callers, body):
+    before = snapshot(app)
+    for method, path, _ in operations_with_a_body(client):
+        responses = [client.open(path, method=method, data=body, content_type="application/json",
+                                 headers=headers) for headers in callers]
+        statuses = [response.status_code for response in responses]
+        assert all(status < 500 for status in statuses), (method, path, statuses)
+        assert 400 in statuses, (method, path, statuses)  # a caller the route lets in reached the body
+        for response in responses:
+            if response.status_code == 400:
+                assert_error(response, 400, "bad_request")
+    assert snapshot(app) == before
+
+
+@pytest.mark.parametrize("value", ODD_VALUES.values(), ids=ODD_VALUES.keys())
+def test_odd_numbers_and_deep_nesting_in_any_field_are_refused(client, app, callers, value):
+    before = snapshot(app)
+    for method, path, fields in operations_with_a_body(client):
+        for field in fields:
+            body = '{"%s": %s}' % (field, value)
+            statuses = [client.open(path, method=method, data=body, content_type="application/json",
+                                    headers=headers).status_code for headers in callers]
+            assert all(status < 500 for status in statuses), (method, path, field, statuses)
+            assert 422 in statuses, (method, path, field, statuses)
+    assert snapshot(app) == before
+
+
+def test_huge_numbers_in_query_strings_and_paths_are_refused(app, client, admin):
+    spec = client.get("/api/openapi.json").get_json()
+    for path, operations in spec["paths"].items():
+        for method, op in operations.items():
+            if not isinstance(op, dict):
+                continue
+            if "{" in path:  # an id no database holds: the route does not match
+                response = client.open(re.sub(r"\{\w+\}", HUGE, path), method=method.upper(),
+                                       headers=admin.headers)
+                assert_error(response, 404, "not_found")
+            for parameter in op.get("parameters", []):
+                if parameter["in"] == "query" and parameter["schema"].get("type") == "integer":
+                    response = client.open(re.sub(r"\{\w+\}", "1", path), method=method.upper(),
+                                           query_string={parameter["name"]: HUGE}, headers=admin.headers)
+                    assert_invalid(response, parameter["name"])

@@ -1,7 +1,9 @@
-"""The Blueprint every resource uses: strict JSON bodies, documented errors and auth."""
+"""The Blueprint every resource uses: strict JSON bodies, documented errors and auth; and the
+request class that reads bodies."""
 from functools import wraps
 from http import HTTPStatus
 
+import flask
 import flask_smorest
 from flask import g
 from flask_jwt_extended import current_user, jwt_required
@@ -12,6 +14,19 @@ from werkzeug.routing import IntegerConverter, ValidationError
 
 from ats.common.access import require
 from ats.common.schemas import MAX_ID
+
+
+class Request(flask.Request):
+    """Bodies read safely, whatever was sent: JSON nested deeper than the decoder goes is
+    invalid JSON, not a RecursionError for whoever asked."""
+
+    def get_json(self, force=False, silent=False, cache=True):
+        try:
+            return super().get_json(force=force, silent=silent, cache=cache)
+        except RecursionError:
+            if silent:
+                return None
+            raise BadRequest("The body is not valid JSON.") from None
 
 
 class JsonObjectParser(FlaskParser):
@@ -26,7 +41,9 @@ class JsonObjectParser(FlaskParser):
     def load_json(self, req, schema):
         try:
             data = super().load_json(req, schema)
-        except RecursionError:  # nested deeper than the JSON decoder goes
+        except (RecursionError, ValueError):
+            # nested deeper than the decoder goes, or a number of more than 4,300 digits
+            # (Python's int limit): valid JSON no caller needs, refused like invalid JSON
             raise BadRequest("The body is not valid JSON.") from None
         if data is core.missing:
             raise BadRequest("This call takes a JSON object body (Content-Type: application/json).")
