@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.mailbox import Mailbox  # noqa: E402
+from tests.mailbox import Mailbox, recipient  # noqa: E402
 from tests.processes import RedisServer, Worker  # noqa: E402
 
 DUPLICATE_WAIT = 1.0  # seconds to keep listening after the last mail, for duplicates
@@ -76,7 +76,7 @@ def main(count: int) -> None:
         statuses = dict(db.session.execute(
             select(Notification.status, func.count()).group_by(Notification.status)).all())
 
-    received = Counter(message["To"] for message in smtp.messages)
+    received = Counter(recipient(message) for message in smtp.messages)
     missing = [a for a in addresses if received[a] == 0]
     twice = [a for a in addresses if received[a] > 1]
     print(f"{len(smtp.messages)} mails received for {count} notifications: {len(missing)} missing, "

@@ -11,6 +11,7 @@ from sqlalchemy import select
 from ats.extensions import db
 from ats.models import HIRING_MANAGER, RECRUITER, Notification
 from ats.notifications import services as outbox
+from tests.mailbox import recipient
 from tests.processes import Worker
 
 FAST_RETRIES = {"MAIL_MAX_ATTEMPTS": 5, "MAIL_RETRY_DELAYS": [1, 1, 1, 1], "MAIL_SEND_TIMEOUT": 5}
@@ -79,7 +80,7 @@ def assert_each_sent_once(app, mailbox):
     notifications = rows(app)
     assert notifications and all(n.status == "sent" for n in notifications), \
         [(n.id, n.status, n.attempts, n.last_error) for n in notifications]
-    received = sorted(m["To"] for m in mailbox.messages)
+    received = sorted(recipient(m) for m in mailbox.messages)
     assert received == sorted(n.recipient for n in notifications)
 
 
@@ -216,7 +217,7 @@ def test_sigterm_lets_the_mail_being_sent_finish(app, mailbox, start_worker, job
     worker.signal_all(signal.SIGTERM)  # as a PaaS does: every process
     worker.process.wait(30)
     assert len(mailbox.messages) >= 1, worker.output()
-    first = mailbox.messages[0]["To"]
+    first = recipient(mailbox.messages[0])
     sent = [n for n in rows(app) if n.recipient == first]
     assert sent[0].status == "sent" and sent[0].attempts == 1
 

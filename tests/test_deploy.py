@@ -24,7 +24,7 @@ from ats.extensions import db
 from ats.models import NOTIFICATION_PENDING, NOTIFICATION_SENT
 from ats.notifications.queue import QUEUE_NAME
 from tests.databases import throwaway_postgres_database
-from tests.mailbox import free_port
+from tests.mailbox import free_port, recipient
 from tests.processes import ROOT, RedisServer
 
 SERVER_URL = database_url_from(os.environ.get("TEST_DATABASE_URL"))
@@ -275,7 +275,7 @@ def test_worker_delivers_the_mail_of_an_application_made_through_web(
     assert statuses() == [NOTIFICATION_PENDING] * 2 and queue.count == 2 and mailbox.messages == []
 
     worker = processes.start("worker")
-    recipients = sorted(message["To"] for message in mailbox.wait_for(2, timeout=30))
+    recipients = sorted(recipient(m) for m in mailbox.wait_for(2, timeout=30))
     assert recipients == ["carl@deploy.example", "rita@deploy.example"], output(worker)
     sent = wait_until(lambda: statuses() == [NOTIFICATION_SENT] * 2, 10)
     assert sent, (statuses(), output(worker))

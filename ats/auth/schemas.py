@@ -2,10 +2,10 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ats.auth.services import company_key
-from ats.common.schemas import Choice, Email, Str, Timestamp
+from ats.common.schemas import Choice, Email, Str, Timestamp, single_line
 from ats.models import CANDIDATE, RECRUITER, Company
 
-NAME = validate.Length(min=1, max=120)
+NAME = single_line(validate.Length(min=1, max=120))  # people's and companies' names
 PASSWORD = validate.Length(min=8, max=128)
 
 

@@ -1,8 +1,42 @@
 """Schema building blocks shared by every resource."""
+import re
+import unicodedata
+
+import idna
 import marshmallow as ma
 from marshmallow import fields, validate
 
 MAX_ID = 2**31 - 1  # the database's integer range: larger ids cannot exist
+
+# Format characters that writing itself needs: ZWNJ and ZWJ (Persian, Indic scripts, emoji
+# sequences) and the emoji tag characters (subdivision flags). Every other one (bidi
+# overrides, soft hyphens, BOMs) only hides what a text really says.
+_WRITING_FORMATS = frozenset("\u200c\u200d") | frozenset(map(chr, range(0xE0020, 0xE0080)))
+
+
+def is_printable_char(char: str) -> bool:
+    """Not a control, format, surrogate, private-use or unassigned character (category C),
+    nor a line or paragraph separator (Zl, Zp)."""
+    category = unicodedata.category(char)
+    if category[0] == "C":
+        return char in _WRITING_FORMATS
+    return category not in ("Zl", "Zp")
+
+
+class PrintableLine(validate.Validator):
+    """Printable text on one line: what a name or a title is, and what a mail header can carry."""
+
+    error = "Must be printable text on one line (no line breaks or control characters)."
+
+    def __call__(self, value: str) -> str:
+        if not all(map(is_printable_char, value)):
+            raise ma.ValidationError(self.error)
+        return value
+
+
+def single_line(length: validate.Length) -> validate.Validator:
+    """A length rule for a one-line field: a name, a title, a place."""
+    return validate.And(length, PrintableLine())
 
 
 class Str(fields.String):
@@ -34,8 +68,29 @@ class Id(fields.Integer):
         super().__init__(**kwargs)
 
 
+# RFC 5321's dot-atom in ASCII: a quoted or non-ASCII local part needs SMTPUTF8 or quoting
+# that few servers and clients get right, so such addresses are refused at input.
+LOCAL_PART = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*")
+
+
+def idna_domain(domain: str) -> str:
+    """A domain in the ASCII form DNS and SMTP use (bücher.example -> xn--bcher-kva.example).
+
+    Raises idna.IDNAError (a ValueError) when no such form exists."""
+    if domain.isascii():
+        return domain
+    return idna.encode(domain, uts46=True).decode("ascii")
+
+
 class Email(fields.Email):
-    """An email address, trimmed and lower-cased: addresses are unique case-insensitively."""
+    """An email address an SMTP server takes, trimmed and lower-cased (addresses are unique
+    case-insensitively). The local part is ASCII; an internationalised domain is kept in its
+    IDNA form, so each mailbox has one spelling: the one mail goes out to."""
+
+    default_error_messages = {
+        "local_part": "The part before the @ must be ASCII letters, digits and "
+                      "!#$%&'*+/=?^_`{{|}}~.- (mail servers take no other).",
+    }
 
     def __init__(self, **kwargs):
         kwargs.setdefault("validate", validate.Length(max=254))
@@ -46,6 +101,14 @@ class Email(fields.Email):
             value = value.strip()
             if "\x00" in value:
                 raise self.make_error("invalid")
+            local, at, domain = value.rpartition("@")
+            if at and local and domain:
+                if not LOCAL_PART.fullmatch(local):
+                    raise self.make_error("local_part" if not local.isascii() else "invalid")
+                try:
+                    value = f"{local}@{idna_domain(domain)}"
+                except (idna.IDNAError, UnicodeError):
+                    raise self.make_error("invalid") from None
         return super()._deserialize(value, attr, data, **kwargs).lower()
 
 

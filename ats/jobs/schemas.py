@@ -1,12 +1,12 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ats.common.schemas import Choice, Id, PageQuery, Str, Timestamp
+from ats.common.schemas import Choice, Id, PageQuery, Str, Timestamp, single_line
 from ats.models import JOB_STATUSES
 
-TITLE = validate.Length(min=1, max=200)
-DESCRIPTION = validate.Length(max=20_000)
-LOCATION = validate.Length(max=200)
+TITLE = single_line(validate.Length(min=1, max=200))
+DESCRIPTION = validate.Length(max=20_000)  # many lines
+LOCATION = single_line(validate.Length(max=200))
 HIRING_MANAGERS = validate.Length(max=100)
 
 

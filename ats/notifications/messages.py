@@ -1,8 +1,29 @@
-"""What each notification says: subject and plain-text and HTML bodies from Jinja templates."""
+"""What each notification says: subject and plain-text and HTML bodies from Jinja templates,
+in a mail whose headers no field can break.
+
+Every header is rendered here as plain ASCII and stored as is (compat32 storage, folded at
+spaces only): the email package's modern header API re-parses what it is given and, on
+Python 3.11, folds some display names holding ":" or "=?" into extra addresses. Whatever a
+name or title holds, line breaks and other unprintable characters become spaces first; a
+name that is not plain ASCII words goes out as RFC 2047 encoded-words, which carry no
+character a header could mistake for structure. Addresses go out in their ASCII form (an
+internationalised domain as IDNA).
+"""
+import base64
+import re
+from datetime import datetime, timedelta, timezone
+from email.charset import QP, Charset
+from email.header import Header
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.policy import compat32
+from email.utils import formatdate, parseaddr
+
 from flask import current_app
 from flask_mail import Message
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ats.common.schemas import LOCAL_PART, idna_domain, is_printable_char
 from ats.models import Notification
 
 _templates = Environment(loader=PackageLoader("ats.notifications", "templates"),
@@ -14,9 +35,111 @@ SUBJECTS = {
     "new_application": "New application for {job}: {candidate}",
     "stage_changed": "Your application for {job} at {company}: now {to_stage}",
 }
+_EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(microseconds=1)
 
 
-def build_message(notification: Notification) -> Message:
+class UndeliverableAddress(ValueError):
+    """An address no SMTP server takes (a non-ASCII local part, a domain without an IDNA
+    form): sending again cannot help."""
+
+
+def header_text(text: str) -> str:
+    """text as one header line: every unprintable character (line breaks, escapes) becomes
+    a space, and runs of spaces one."""
+    return " ".join("".join(c if is_printable_char(c) else " " for c in text).split())
+
+
+def smtp_address(address: str) -> str:
+    """address as an SMTP server takes it: an ASCII local part, the domain in IDNA."""
+    local, _, domain = address.rpartition("@")
+    if not LOCAL_PART.fullmatch(local):
+        raise UndeliverableAddress(f"the part before the @ of {address!r} is not ASCII "
+                                   "letters, digits and punctuation: no mail server takes it")
+    try:
+        return f"{local}@{idna_domain(domain)}".lower()
+    except ValueError:
+        raise UndeliverableAddress(f"the domain of {address!r} has no IDNA form") from None
+
+
+_PLAIN_WORDS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")  # RFC 5322 atoms and spaces
+
+
+def encoded_words(text: str) -> str:
+    """text as RFC 2047 encoded-words (UTF-8, base64), each under the 75 characters the RFC
+    allows, never splitting a character; the spaces between them are dropped when decoded."""
+    chunks, chunk = [], b""
+    for char in text:
+        octets = char.encode()
+        if len(chunk) + len(octets) > 45:  # 45 octets -> 60 base64 characters, 72 in all
+            chunks.append(chunk)
+            chunk = b""
+        chunk += octets
+    chunks.append(chunk)
+    return " ".join(f"=?utf-8?b?{base64.b64encode(c).decode('ascii')}?=" for c in chunks)
+
+
+def address_header(name: str, address: str) -> str:
+    """`Name <address>` for From and To, safe whatever name holds."""
+    address, name = smtp_address(address), header_text(name)
+    if not name:
+        return address
+    # Anything but plain words ("Smith, Eve", "Zoë", a literal "=?", which would read as an
+    # encoded-word) goes encoded: a quoted-string folded across lines trips older parsers.
+    plain = _PLAIN_WORDS.fullmatch(name) and "=?" not in name
+    return f"{name if plain else encoded_words(name)} <{address}>"
+
+
+def subject_header(text: str) -> str | Header:
+    text = header_text(text)
+    if text.isascii() and "=?" not in text:
+        return text
+    return Header(text, "utf-8")  # encoded-words, split where a line would grow too long
+
+
+def message_id(notification: Notification, sender: str) -> str:
+    """The same on every attempt and resend of a notification, so a mail sent twice (a crash
+    between the server's "250" and the commit) is recognisable as one. The creation time
+    keeps it unique across databases that both have a notification 1."""
+    created = (notification.created_at - _EPOCH) // _MICROSECOND
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    try:
+        domain = idna_domain(domain)
+    except ValueError:
+        domain = "localhost"
+    return f"<notification-{notification.id}.{created:x}@{domain}>"
+
+
+# headers stored as rendered above and never re-parsed; CRLF as SMTP wants it
+_POLICY = compat32.clone(linesep="\r\n")
+_BODY_CHARSET = Charset("utf-8")
+_BODY_CHARSET.body_encoding = QP  # 7-bit clean through any relay, still readable
+
+
+class Mail(Message):
+    """A flask-mail Message (its connection sends it) whose MIME form is built here.
+
+    The envelope names the bare addresses; the From and To headers carry the names."""
+
+    def __init__(self, *, to: tuple[str, str], sender: tuple[str, str], message_id: str,
+                 **kwargs):
+        super().__init__(recipients=[smtp_address(to[1])], sender=smtp_address(sender[1]),
+                         **kwargs)
+        self.to_header, self.from_header = address_header(*to), address_header(*sender)
+        self.msgId = message_id
+
+    def _message(self) -> MIMEMultipart:
+        message = MIMEMultipart("alternative", policy=_POLICY)
+        message.attach(MIMEText(self.body, "plain", _BODY_CHARSET, policy=_POLICY))
+        message.attach(MIMEText(self.html, "html", _BODY_CHARSET, policy=_POLICY))
+        message["Subject"] = subject_header(self.subject)
+        message["From"] = self.from_header
+        message["To"] = self.to_header
+        message["Date"] = formatdate(self.date, usegmt=True)
+        message["Message-ID"] = self.msgId
+        return message
+
+
+def build_message(notification: Notification, recipient_name: str) -> Mail:
     application = notification.application
     job = application.job
     context = {
@@ -27,10 +150,12 @@ def build_message(notification: Notification) -> Message:
         "from_stage": notification.history.from_stage if notification.history else None,
         "to_stage": notification.history.to_stage if notification.history else None,
     }
-    return Message(
-        subject=SUBJECTS[notification.kind].format(**context),
-        recipients=[notification.recipient],
+    sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    return Mail(
+        subject=header_text(SUBJECTS[notification.kind].format(**context)),
+        to=(recipient_name, notification.recipient),
+        sender=parseaddr(sender),
+        message_id=message_id(notification, sender),
         body=_templates.get_template(f"{notification.kind}.txt").render(context),
         html=_templates.get_template(f"{notification.kind}.html").render(context),
-        sender=current_app.config["MAIL_DEFAULT_SENDER"],
     )

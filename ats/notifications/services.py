@@ -24,7 +24,7 @@ from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_
                         Application, ApplicationHistory, Notification, User, job_hiring_managers)
 from ats.models import Job as JobPosting  # the name Job is rq's here
 from ats.notifications import smtp
-from ats.notifications.messages import build_message
+from ats.notifications.messages import UndeliverableAddress, build_message
 from ats.notifications.queue import emails_queue, redis_connection
 from ats.observability import current_request_id
 
@@ -223,12 +223,13 @@ def _trace(notification: Notification) -> dict:
 def _message_for(notification_id: int):
     """The mail and its trace, built from one query (not one per relation it names)."""
     application = joinedload(Notification.application)
-    notification = db.session.scalars(
-        select(Notification).where(Notification.id == notification_id).options(
+    notification, recipient_name = db.session.execute(
+        select(Notification, User.name).join(User, User.id == Notification.recipient_id)
+        .where(Notification.id == notification_id).options(
             application.joinedload(Application.job).joinedload(JobPosting.company),
             application.joinedload(Application.candidate),
             joinedload(Notification.history))).one()
-    message, trace = build_message(notification), _trace(notification)
+    message, trace = build_message(notification, recipient_name), _trace(notification)
     db.session.rollback()  # end the read: no transaction stays open while SMTP talks
     return message, trace
 
@@ -245,12 +246,15 @@ def deliver(notification_id: int) -> str:
         notification = db.session.get(Notification, notification_id)
         notification.last_error = f"{type(error).__name__}: {error}"[:1000]
         notification.claimed_until = None
-        give_up = notification.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
+        # a permanent refusal fails at once; a temporary one waits for the next attempt
+        for_good = isinstance(error, UndeliverableAddress) or smtp.refused_for_good(error)
+        give_up = for_good or notification.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
         if give_up:
             notification.status = NOTIFICATION_FAILED
         db.session.commit()
-        log.warning("notification %s attempt %s failed: %s", notification_id,
-                    notification.attempts, notification.last_error, extra=_trace(notification))
+        log.warning("notification %s attempt %s failed%s: %s", notification_id,
+                    notification.attempts, " for good" if for_good else "",
+                    notification.last_error, extra=_trace(notification))
         if give_up:
             return "failed"
         raise DeliveryFailed(notification.last_error) from error

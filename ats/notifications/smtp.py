@@ -23,6 +23,19 @@ def _hung_up(error: BaseException) -> bool:
     return isinstance(error, smtplib.SMTPResponseException) and error.smtp_code == 421
 
 
+def refused_for_good(error: BaseException) -> bool:
+    """The server refused this mail with a permanent (5xx) answer: to its sender, its
+    recipient or its data. Sending again cannot help. Anything else (no connection, a
+    timeout, a 4xx, a greeting or login refused: the server's state, not the mail's) is
+    temporary."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(
+            500 <= code < 600 for code, _ in error.recipients.values())
+    if isinstance(error, (smtplib.SMTPSenderRefused, smtplib.SMTPDataError)):
+        return 500 <= error.smtp_code < 600
+    return False
+
+
 class _SmtpLink:
     """One SMTP connection for many mails: a new one per mail costs a connect, the greeting
     and EHLO (and STARTTLS and a login on a real relay) before every mail.
