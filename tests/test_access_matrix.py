@@ -434,7 +434,7 @@ BODIES = {
 def build_request(world, row, person, obj) -> tuple[str, dict, dict | None]:
     variant = row.kind.partition("+")[2] or row.kind
     url = re.sub(r"\{\w+\}", lambda _: str(obj.id), row.path)
-    if "{" not in row.path and obj is not None:  # a list filtered by the object
+    if "{" not in row.path and obj is not None and row.method == "GET":  # a list filtered by it
         url += f"?{'company' if isinstance(obj, Company) else 'job'}_id={obj.id}"
     headers = person.headers
     if person.role and row.route == "POST /api/auth/refresh":

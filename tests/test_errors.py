@@ -261,7 +261,7 @@ def test_sql_fragments_in_login_are_just_a_wrong_login(client, app, candidate):
     assert_error(response, 401, "unauthorized")
 
 
-# --- unknown fields ---------------------------------------------------------------------------------
+# --- unknown fields -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("field, value", [("is_admin", True), ("role_id", 1), ("id", 5),
                                           ("created_at", "2020-01-01T00:00:00+00:00")])
@@ -296,7 +296,7 @@ def test_validation_details_list_every_bad_field(client):
     assert set(assert_invalid(response, "name", "email", "password")) == {"name", "email", "password"}
 
 
-# --- 500 and 413 --------------------------------------------------------------------------------------
+# --- 500 and 413 ----------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("error", [
     OperationalError("SELECT password_hash FROM users WHERE id = 1", {}, Exception("server closed")),
@@ -429,3 +429,46 @@ def test_huge_numbers_in_query_strings_and_paths_are_refused(app, client, admin)
                     response = client.open(re.sub(r"\{\w+\}", "1", path), method=method.upper(),
                                            query_string={parameter["name"]: HUGE}, headers=admin.headers)
                     assert_invalid(response, parameter["name"])
+
+
+# --- unknown query parameters, on every route -----------------------------------------------------
+
+def is_documentation(rule) -> bool:
+    """The spec, Swagger UI, ReDoc and their assets: not API routes."""
+    return rule.endpoint.startswith("api-docs.") or rule.endpoint.endswith("static")
+
+
+def test_every_route_refuses_unknown_query_parameters(app, client, admin, candidate):
+    """Routes with a query schema and routes without one alike: 422 naming the parameter, and
+    nothing done (a logout with one does not end the session)."""
+    tokens = client.post("/api/auth/login", json={"email": admin.email, "password": PASSWORD}).get_json()
+    refresh = {"Authorization": f"Bearer {tokens['refresh_token']}"}
+    callers = [admin.headers, candidate.headers, refresh]
+    before = snapshot(app)
+    checked = []
+    for rule in app.url_map.iter_rules():
+        if is_documentation(rule):
+            continue
+        path = re.sub(r"<(?:\w+:)?\w+>", "1", rule.rule)
+        for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+            for headers in callers:  # the first caller the route's token and role checks let in
+                response = client.open(f"{path}?unknown_param=1", method=method, json={},
+                                       headers=headers)
+                if response.status_code not in (401, 403):
+                    break
+            assert_invalid(response, "unknown_param")
+            checked.append(f"{method} {path}")
+    assert len(checked) >= 20, checked
+    assert snapshot(app) == before
+
+
+def test_me_with_an_unknown_parameter_is_422_after_the_token_check(client, candidate):
+    details = assert_invalid(client.get("/api/auth/me?role=admin", headers=candidate.headers), "role")
+    assert details == {"role": ["Unknown field."]}
+    assert_error(client.get("/api/auth/me?role=admin"), 401, "unauthorized")  # no token: 401 first
+    assert client.get("/api/auth/me", headers=candidate.headers).status_code == 200
+
+
+def test_the_documentation_takes_query_parameters(client):
+    for path in ("/api/openapi.json?x=1", "/api/docs?x=1", "/api/redoc?x=1"):
+        assert client.get(path).status_code == 200, path

@@ -1,11 +1,11 @@
-"""The Blueprint every resource uses: strict JSON bodies, documented errors and auth; and the
-request class that reads bodies."""
+"""The Blueprint every resource uses: strict JSON bodies and query strings, documented errors
+and auth; and the request class that reads bodies."""
 from functools import wraps
 from http import HTTPStatus
 
 import flask
 import flask_smorest
-from flask import g
+from flask import g, request
 from flask_jwt_extended import current_user, jwt_required
 from webargs import core
 from webargs.flaskparser import FlaskParser
@@ -14,6 +14,7 @@ from werkzeug.routing import IntegerConverter, ValidationError
 
 from ats.common.access import require
 from ats.common.schemas import MAX_ID
+from ats.errors import ValidationFailed
 
 
 class Request(flask.Request):
@@ -52,8 +53,36 @@ class JsonObjectParser(FlaskParser):
         return data
 
 
+def _takes_query(view) -> bool:
+    """Whether the view declares query arguments (flask-smorest's doc of @blp.arguments)."""
+    parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    return any(parameter["in"] == "query" for parameter in parameters)
+
+
+def _no_query_parameters(view):
+    """A view without query arguments refuses any: webargs only checks declared schemas."""
+    if getattr(view, "_query_checked", False) or _takes_query(view):
+        return view
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if request.args:
+            raise ValidationFailed({name: ["Unknown field."] for name in request.args})
+        return view(*args, **kwargs)
+
+    checked._query_checked = True  # copied outwards by every later @wraps
+    return checked
+
+
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JsonObjectParser()
+
+    def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None,
+                     **options):
+        # every route: views under auth() were checked there, after the token (401 first)
+        if view_func is not None and not isinstance(view_func, type):
+            view_func = _no_query_parameters(view_func)
+        return super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
 
     def errors(self, *statuses: int):
         """Document the error answers a route can give (all share the error body)."""
@@ -66,6 +95,8 @@ class Blueprint(flask_smorest.Blueprint):
     def auth(self, *roles: str, optional: bool = False, refresh: bool = False):
         """Require a valid access (or refresh) token, and one of roles if given (else 403)."""
         def decorator(func):
+            func = _no_query_parameters(func)  # after the token and role checks, like webargs
+
             @wraps(func)
             def guarded(*args, **kwargs):
                 g.user_id = current_user.id if current_user else None  # for the request log
