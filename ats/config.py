@@ -99,6 +99,8 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     JWT_ALGORITHM = "HS256"
+        # how often an idle worker wakes to sweep the outbox (and RQ's registries)
+        "WORKER_SWEEP_SECONDS": max(1, _int("WORKER_SWEEP_SECONDS", 20)),
     JWT_DECODE_ALGORITHMS = ["HS256"]
     JWT_TOKEN_LOCATION = ["headers"]
 

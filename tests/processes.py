@@ -54,15 +54,17 @@ class RedisServer:
 
 
 class Worker:
-    """`python worker.py` in its own process group, as a PaaS runs it."""
+    """`python worker.py` (or another command) in its own process group, as a PaaS runs it.
+    A variable given as None is left out of the worker's environment."""
 
-    def __init__(self, env: dict):
-        self.env = {**os.environ, **env}
+    def __init__(self, env: dict, command: list[str] | None = None):
+        self.env = {key: value for key, value in {**os.environ, **env}.items() if value is not None}
+        self.command = command or [sys.executable, "worker.py"]
         self.log = tempfile.NamedTemporaryFile(prefix="ats-worker-", suffix=".log", delete=False)
         self.process = None
 
     def start(self):
-        self.process = subprocess.Popen([sys.executable, "worker.py"], cwd=ROOT, env=self.env,
+        self.process = subprocess.Popen(self.command, cwd=ROOT, env=self.env,
                                         stdout=self.log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         return self

@@ -30,17 +30,18 @@ def queued(app, redis_server):
 
 @pytest.fixture
 def start_worker(app, queued, smtp_server):
-    """start_worker() -> a running `python worker.py` wired to this test's database and mail."""
+    """start_worker(command=None, **env) -> a running `python worker.py` (or command) wired to
+    this test's database and mail; env adds or (with None) removes variables."""
     workers = []
 
-    def start():
+    def start(command: list[str] | None = None, **extra):
         env = {"ATS_ENV": "testing", "SECRET_KEY": app.config["SECRET_KEY"],
                "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"], "REDIS_URL": queued.url,
                "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.port),
                "MAIL_MAX_ATTEMPTS": str(FAST_RETRIES["MAIL_MAX_ATTEMPTS"]),
                "MAIL_RETRY_DELAYS": ",".join(map(str, FAST_RETRIES["MAIL_RETRY_DELAYS"])),
-               "MAIL_SEND_TIMEOUT": str(FAST_RETRIES["MAIL_SEND_TIMEOUT"])}
-        worker = Worker(env).start()
+               "MAIL_SEND_TIMEOUT": str(FAST_RETRIES["MAIL_SEND_TIMEOUT"]), **extra}
+        worker = Worker(env, command).start()
         workers.append(worker)
         return worker
 

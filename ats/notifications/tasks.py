@@ -1,5 +1,7 @@
-"""The RQ job. It pushes an app context of its own when it has none, so it runs the same
-under `python worker.py`, a plain `rq worker`, and inline."""
+"""The RQ job. Under the project's worker (`python worker.py`, or `rq worker -w
+worker.EmailWorker`) and inline it runs in the app context already there; anywhere else (a
+plain `rq worker`, which forks a work horse per job) it pushes one of its own, building the
+app when a process first needs it."""
 from contextlib import nullcontext
 
 from flask import has_app_context
