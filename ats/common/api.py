@@ -9,7 +9,7 @@ from flask import g, request
 from flask_jwt_extended import current_user, jwt_required
 from webargs import core
 from webargs.flaskparser import FlaskParser
-from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from ats.common.access import require
@@ -18,8 +18,13 @@ from ats.errors import ValidationFailed
 
 
 class Request(flask.Request):
-    """Bodies read safely, whatever was sent: JSON nested deeper than the decoder goes is
-    invalid JSON, not a RecursionError for whoever asked."""
+    """Bodies read safely, whatever was sent.
+
+    A body without Content-Length (chunked) over MAX_CONTENT_LENGTH is a 413, like one with:
+    werkzeug stops reading it at the limit and hands back what it has, so the JSON parser would
+    see it cut off (a 400). One byte more from the server's stream tells. And JSON nested
+    deeper than the decoder goes is invalid JSON, not a RecursionError for whoever asked.
+    """
 
     def get_json(self, force=False, silent=False, cache=True):
         try:
@@ -28,6 +33,14 @@ class Request(flask.Request):
             if silent:
                 return None
             raise BadRequest("The body is not valid JSON.") from None
+
+    def get_data(self, cache=True, as_text=False, parse_form_data=False):
+        data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
+        limit = self.max_content_length
+        if (self.content_length is None and limit is not None and len(data) >= limit
+                and self.environ["wsgi.input"].read(1)):
+            raise RequestEntityTooLarge()
+        return data.decode(errors="replace") if as_text else data
 
 
 class JsonObjectParser(FlaskParser):
