@@ -42,7 +42,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.register_converter(IdConverter, IdConverter.openapi_schema)
 
     from ats import applications, auth, companies, health, jobs
-    for module in (auth, companies, jobs, applications, health):
+    from ats.notifications import routes as notifications
+    for module in (auth, companies, jobs, applications, notifications, health):
         api.register_blueprint(module.blp)
     serve_swagger_ui_assets(app)
     serve_redoc_assets(app)

@@ -45,6 +45,13 @@ def _int_list(name: str, default: list[int]) -> list[int]:
         raise ConfigError(f"{name} must be comma-separated whole numbers, not {value!r}") from None
 
 
+def _delays(name: str, default: list[int]) -> list[int]:
+    delays = _int_list(name, default)
+    if not delays or any(delay < 0 for delay in delays):
+        raise ConfigError(f"{name} must be whole numbers of seconds, none negative")
+    return delays
+
+
 def database_url(value: str | None) -> str | None:
     """PaaS hosts hand out postgres:// URLs; both spellings mean psycopg2 here."""
     for scheme in ("postgres://", "postgresql://"):
@@ -85,8 +92,10 @@ def from_environment() -> dict:
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD") or None,
         "MAIL_USE_TLS": _bool("MAIL_USE_TLS"),
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "ATS <no-reply@ats.local>"),
-        "MAIL_MAX_ATTEMPTS": max(1, _int("MAIL_MAX_ATTEMPTS", 5)),
-        "MAIL_RETRY_DELAYS": _int_list("MAIL_RETRY_DELAYS", [10, 30, 60, 120]),
+        # a temporary failure is tried again for about 27 hours, as mail servers themselves do
+        "MAIL_MAX_ATTEMPTS": max(1, _int("MAIL_MAX_ATTEMPTS", 9)),
+        "MAIL_RETRY_DELAYS": _delays("MAIL_RETRY_DELAYS", [60, 300, 900, 3600, 7200, 14400,
+                                                           28800, 43200]),
         "MAIL_SEND_TIMEOUT": max(1, _int("MAIL_SEND_TIMEOUT", 60)),
     }
 

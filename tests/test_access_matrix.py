@@ -46,7 +46,9 @@ from tests.helpers import error_code
 # "-" in a cell: that relation cannot occur for that object.
 # Objects: company (A, B); open_job, closed_job (with an application); empty_open_job,
 # empty_closed_job (without); any_job (all eight); application, closed_job_application (the
-# application on an open or a closed job). "+foreign_hm": the body names the other company's
+# application on an open or a closed job); notification, closed_notification (the failed
+# confirmation mail of either application), sent_notification (a staff mail of the open one,
+# sent). "+foreign_hm": the body names the other company's
 # hiring manager in hiring_manager_ids. own_password / wrong_password: a login to the caller's
 # own account (the anonymous caller knows C1's); refresh_token / access_token: the token sent.
 # A cell is a status, with the error code of a 409 after a colon (CONFLICTS below).
@@ -92,9 +94,13 @@ GET    /api/applications/{application_id}/history       application            4
 GET    /api/applications/{application_id}/history       closed_job_application 401  200          200          200 200  404   404  200         404
 GET    /api/applications/{application_id}/notifications application            401  200          200          200 200  404   404  403         404
 GET    /api/applications/{application_id}/notifications closed_job_application 401  200          200          200 200  404   404  403         404
+POST   /api/notifications/{notification_id}/resend      notification           401  202          202          403 403  404   404  403         404
+POST   /api/notifications/{notification_id}/resend      closed_notification    401  202          202          403 403  404   404  403         404
+POST   /api/notifications/{notification_id}/resend      sent_notification      401  409:sent    409:sent     403 403  404   404  403         404
 """
 COLUMNS = ("anon", "admin", "rec", "hm", "hm_u", "f_rec", "f_hm", "own", "cand")
-CONFLICTS = {"has_apps": "job_has_applications", "applied": "already_applied", "closed": "job_closed"}
+CONFLICTS = {"has_apps": "job_has_applications", "applied": "already_applied", "closed": "job_closed",
+             "sent": "not_failed"}
 ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 422: "validation_error"}
 OBJECTLESS = ("-", "own_password", "wrong_password", "refresh_token", "access_token")
 
@@ -195,11 +201,33 @@ class Application:
         return self.job.company
 
 
+@dataclass(eq=False)
+class Mail:
+    """A notification row of an application."""
+
+    key: str
+    id: int
+    application: Application
+    group: str  # notification, closed_notification or sent_notification
+
+    @property
+    def company(self) -> str:
+        return self.application.company
+
+    @property
+    def job(self) -> Job:
+        return self.application.job
+
+    @property
+    def candidate(self) -> str:
+        return self.application.candidate
+
+
 class World:
     def __init__(self, client, app, make_user):
         self.client, self.app = client, app
         self.people = {"anon": Person("anon")}
-        self.companies, self.jobs, self.applications = {}, {}, {}
+        self.companies, self.jobs, self.applications, self.mails = {}, {}, {}, {}
         self.copies = 0
         admin = self._person(make_user, "admin", ADMIN)
         for letter in "AB":
@@ -218,6 +246,12 @@ class World:
         # Moves with notes: staff see the notes; the candidate sees who moved, not the note.
         self.move(self.applications["A.open.C1"], "A.rec1", "screening")
         self.move(self.applications["B.open.C2"], "B.hm", "screening")
+        for application in list(self.applications.values()):
+            if ".closed." in application.key:
+                self.mail(application, "closed_notification")
+            else:
+                self.mail(application, "notification")
+                self.mail(application, "sent_notification")
 
     def _person(self, make_user, key, role, company=None, assigned=False) -> Person:
         email = f"{key.lower().replace('.', '-')}-{uuid.uuid4().hex[:12]}@example.com"
@@ -258,8 +292,25 @@ class World:
                   {"stage": stage, "note": note}, 200)
         application.history.append((stage, mover, note))
 
+    def mail(self, application, group) -> Mail:
+        """The candidate's confirmation, failed (as after a 550), or a staff mail as sent."""
+        kind = "new_application" if group == "sent_notification" else "application_received"
+        with self.app.app_context():
+            row = db.session.scalars(select(Notification).where(
+                Notification.application_id == application.id, Notification.kind == kind)
+                .order_by(Notification.id)).first()
+            if group != "sent_notification":
+                row.status, row.last_error = "failed", "SMTPRecipientsRefused: 550 No such user"
+            assert row.status == ("sent" if group == "sent_notification" else "failed")
+            mail = Mail(f"{application.key}.{group}", row.id, application, group)
+            db.session.commit()
+        self.mails[mail.key] = mail
+        return mail
+
     def fresh_copy(self, obj):
-        """A new job or application standing to every actor as obj does."""
+        """A new job, application or notification standing to every actor as obj does."""
+        if isinstance(obj, Mail):
+            return self.mail(self.fresh_copy(obj.application), obj.group)
         self.copies += 1
         job = obj if isinstance(obj, Job) else obj.job
         copy = self.add_job(f"{job.key}#{self.copies}", job.company, job.status, job.applicant)
@@ -274,6 +325,8 @@ class World:
             return list(self.jobs.values())
         if kind.endswith("_job"):
             return [self.jobs[f"{letter}.{kind.removesuffix('_job')}"] for letter in "AB"]
+        if kind.endswith("notification"):
+            return [m for m in self.mails.values() if m.group == kind and "#" not in m.key]
         status = "closed" if kind == "closed_job_application" else "open"
         return [a for a in self.applications.values() if a.key.endswith(f".{status}.{a.candidate}")]
 
@@ -296,7 +349,7 @@ def relation(person: Person, obj) -> str:
         return "admin"
     if person.role == CANDIDATE:
         applicants = {obj.applicant} if isinstance(obj, Job) else (
-            {obj.candidate} if isinstance(obj, Application) else set())
+            {obj.candidate} if isinstance(obj, (Application, Mail)) else set())
         return "own" if person.key in applicants else "cand"
     company = obj.key if isinstance(obj, Company) else getattr(obj, "company", None)
     if company is not None and company != person.company:
@@ -507,6 +560,10 @@ CONTENT = {
         [(e["to_stage"], e["changed_by"]["id"], e["note"]) for e in r.get_json()["items"]]),
     "GET /api/applications/{application_id}/notifications": lambda w, p, o, sent, r: (
         rows_in_db(w, Notification, Notification.application_id == o.id), ids_of(r.get_json())),
+    # back to pending, and (no Redis here) delivered inline before the answer
+    "POST /api/notifications/{notification_id}/resend": lambda w, p, o, sent, r: (
+        (o.id, {o.id}), (r.get_json()["id"], rows_in_db(
+            w, Notification, Notification.id == o.id, Notification.status == "sent"))),
 }
 LISTS = {"GET /api/jobs", "GET /api/applications", "GET /api/companies/{company_id}/members",
          "GET /api/jobs/{job_id}/applications"}
@@ -531,7 +588,7 @@ def run_case(world, row, person, obj) -> list[str]:
     if expected is None:
         return [f"{label}: MATRIX has no expectation for {column}"]
     write = row.method != "GET"
-    if write and expected.status < 300 and isinstance(obj, (Job, Application)):
+    if write and expected.status < 300 and isinstance(obj, (Job, Application, Mail)):
         obj = world.fresh_copy(obj)
     url, headers, body = build_request(world, row, person, obj)
     if row.route in LISTS:

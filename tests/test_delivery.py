@@ -255,3 +255,85 @@ def test_applying_costs_the_same_statements_whatever_the_team_size(
     assert small[0] == big[0]
     queue = redis.Redis.from_url(queued.url)
     assert queue.llen("rq:queue:emails") == big[1]
+
+
+# --- outages and refusals of the mail server ------------------------------------------------
+
+def test_each_queued_mail_carries_a_retry_schedule_of_more_than_a_day(app, queued, job, candidate,
+                                                                      make_application, monkeypatch):
+    from ats import config
+    from rq.job import Job as RqJob
+
+    for name in ("MAIL_MAX_ATTEMPTS", "MAIL_RETRY_DELAYS"):
+        monkeypatch.delenv(name, raising=False)
+    defaults = config.from_environment()
+    app.config.update(MAIL_MAX_ATTEMPTS=defaults["MAIL_MAX_ATTEMPTS"],
+                      MAIL_RETRY_DELAYS=defaults["MAIL_RETRY_DELAYS"])
+    make_application(candidate, job["id"])
+
+    connection = redis.Redis.from_url(queued.url)
+    for notification in rows(app):
+        queued_job = RqJob.fetch(f"notification-{notification.id}", connection=connection)
+        assert queued_job.retries_left == defaults["MAIL_MAX_ATTEMPTS"] - 1
+        assert sum(queued_job.retry_intervals) >= 24 * 3600
+        assert queued_job.get_retry_interval() == defaults["MAIL_RETRY_DELAYS"][0]  # the first wait first
+
+
+def test_mail_waits_out_an_smtp_outage_and_arrives_once_the_server_is_back(
+        app, client, mailbox, smtp_server, start_worker, job, candidate, recruiter,
+        make_application, monkeypatch):
+    """The default number of attempts, with the waits shrunk from hours to seconds: an outage
+    longer than five attempts (which used to fail every row) is waited out."""
+    from ats import config
+
+    monkeypatch.delenv("MAIL_MAX_ATTEMPTS", raising=False)
+    delays = [1, 1, 1, 1, 1, 2, 4, 8]
+    app.config.update(MAIL_MAX_ATTEMPTS=config.from_environment()["MAIL_MAX_ATTEMPTS"],
+                      MAIL_RETRY_DELAYS=delays)  # the app gives each job its retries
+    worker = start_worker(MAIL_MAX_ATTEMPTS=None, MAIL_RETRY_DELAYS=",".join(map(str, delays)))
+    smtp_server.stop()
+    try:
+        application = make_application(candidate, job["id"])
+        moved = client.patch(f"/api/applications/{application['id']}/stage",
+                             json={"stage": "screening"}, headers=recruiter.headers)
+        assert moved.status_code == 200
+        # connection refused, attempt after attempt: the rows wait
+        assert wait_until(lambda: all(n.attempts >= 6 or n.status != "pending" for n in rows(app)),
+                          60), worker.output()
+        assert all(n.status == "pending" and "ConnectionRefusedError" in n.last_error
+                   for n in rows(app)), [(n.status, n.attempts, n.last_error) for n in rows(app)]
+    finally:
+        smtp_server.start()
+    assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 60), worker.output()
+    time.sleep(2)  # a duplicate would arrive now
+    assert len(rows(app)) == 4
+    assert_each_sent_once(app, mailbox)
+
+
+def test_a_550_fails_at_once_and_resend_and_requeue_failed_deliver_each_once(
+        app, client, runner, mailbox, start_worker, job, candidate, recruiter, make_application):
+    mailbox.mode = "refuse"
+    worker = start_worker()
+    make_application(candidate, job["id"])
+    assert wait_until(lambda: all(n.status == "failed" for n in rows(app)), 30), worker.output()
+    time.sleep(2.5)  # retries, 1 s apart, would have come by now
+    assert all(n.status == "failed" and n.attempts == 1 and "550" in n.last_error
+               for n in rows(app)), [(n.status, n.attempts, n.last_error) for n in rows(app)]
+    assert mailbox.messages == []
+
+    mailbox.mode = "accept"
+    first, *others = rows(app)
+    response = client.post(f"/api/notifications/{first.id}/resend", headers=recruiter.headers)
+    assert response.status_code == 202, response.get_json()
+    assert response.get_json()["status"] in ("pending", "sent")  # the worker may be quick
+    assert wait_until(lambda: rows(app)[0].status == "sent", 30), worker.output()
+    assert [recipient(m) for m in mailbox.messages] == [first.recipient]
+    assert all(n.status == "failed" for n in rows(app)[1:])
+
+    result = runner.invoke(args=["ats", "requeue", "--failed"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(others)} failed notification(s) back to pending" in result.output
+    assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 30), worker.output()
+    time.sleep(2)  # a duplicate would arrive now
+    assert_each_sent_once(app, mailbox)
+    assert all(n.attempts == 1 for n in rows(app))  # fresh attempts, one each

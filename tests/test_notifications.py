@@ -205,3 +205,154 @@ def test_staff_read_an_applications_notifications(client, app, mailbox, job, tea
 def test_health_says_inline_without_redis(client):
     body = client.get("/api/health").get_json()
     assert body == {"status": "ok", "database": "ok", "queue": "inline"}
+
+
+# --- temporary and permanent failures, sending again --------------------------------------
+
+def test_by_default_a_temporary_failure_is_retried_for_more_than_a_day(monkeypatch):
+    from ats import config
+
+    for name in ("MAIL_MAX_ATTEMPTS", "MAIL_RETRY_DELAYS"):
+        monkeypatch.delenv(name, raising=False)
+    delays = outbox.retry_delays(config.from_environment())
+    assert sum(delays) >= 24 * 3600, delays
+    assert delays[0] <= 60 and delays == sorted(delays)  # soon at first, then backing off
+
+
+@pytest.mark.parametrize("value", ["-1", "10,-5", ","])
+def test_retry_delays_must_be_seconds(monkeypatch, value):
+    from ats import config
+
+    monkeypatch.setenv("MAIL_RETRY_DELAYS", value)
+    with pytest.raises(config.ConfigError, match="MAIL_RETRY_DELAYS"):
+        config.from_environment()
+
+
+def test_retry_delays_are_taken_in_order_the_last_one_repeated():
+    assert outbox.retry_delays({"MAIL_MAX_ATTEMPTS": 6, "MAIL_RETRY_DELAYS": [1, 5, 9]}) == [1, 5, 9, 9, 9]
+    assert outbox.retry_delays({"MAIL_MAX_ATTEMPTS": 3, "MAIL_RETRY_DELAYS": [1, 5, 9]}) == [1, 5]
+    assert outbox.retry_delays({"MAIL_MAX_ATTEMPTS": 1, "MAIL_RETRY_DELAYS": [1]}) == []
+
+
+@pytest.mark.parametrize("mode, code", [("refuse", "550"), ("refuse_sender", "553"),
+                                        ("refuse_data", "554")])
+def test_a_permanent_refusal_fails_at_once_with_its_error(app, mailbox, job, candidate,
+                                                          make_application, mode, code):
+    mailbox.mode = mode
+    application = make_application(candidate, job["id"])
+
+    rows = notifications(app, application_id=application["id"])
+    assert len(rows) == 4
+    assert all(r.status == "failed" and r.attempts == 1 and code in r.last_error for r in rows)
+    with app.app_context():
+        assert outbox.requeue_pending() == 0  # nothing pending: no retry will come
+    assert mailbox.messages == []
+
+
+def resend(client, actor, notification_id):
+    return client.post(f"/api/notifications/{notification_id}/resend", headers=actor.headers)
+
+
+def test_resend_puts_a_failed_notification_back_and_it_is_delivered_once(
+        app, client, mailbox, job, team, candidate, admin, make_application):
+    mailbox.mode = "refuse"
+    application = make_application(candidate, job["id"])
+    first, second, *_ = notifications(app, application_id=application["id"])
+    mailbox.mode = "accept"
+
+    response = resend(client, team["recruiter"], first.id)
+    assert response.status_code == 202, response.get_json()
+    body = response.get_json()
+    assert body["id"] == first.id and body["attempts"] == 1
+    assert body["status"] == "sent"  # no Redis: delivered inline before the answer
+    assert "550" in body["last_error"]  # why it had failed stays visible
+    assert [recipient(m) for m in mailbox.wait_for(1)] == [first.recipient]
+
+    again = resend(client, team["recruiter"], first.id)
+    assert again.status_code == 409 and error_code(again) == "not_failed"
+    assert again.get_json()["error"]["details"] == {"status": "sent"}
+    assert resend(client, admin, second.id).status_code == 202
+    assert sorted(recipient(m) for m in mailbox.wait_for(2)) == sorted([first.recipient, second.recipient])
+    assert len(mailbox.messages) == 2
+
+
+def test_resend_refuses_pending_rows_and_callers_who_may_not(app, client, mailbox, job, team,
+                                                              candidate, make_user, make_application):
+    mailbox.mode = "reject"  # temporary: the rows stay pending
+    application = make_application(candidate, job["id"])
+    pending = notifications(app, application_id=application["id"])[0]
+    response = resend(client, team["recruiter"], pending.id)
+    assert response.status_code == 409 and error_code(response) == "not_failed"
+    assert response.get_json()["error"]["details"] == {"status": "pending"}
+
+    with app.app_context():
+        db.session.execute(Notification.__table__.update().values(status="failed"))
+        db.session.commit()
+    for actor, status, code in ((team["assigned"], 403, "forbidden"),
+                                (team["unassigned"], 403, "forbidden"),
+                                (candidate, 403, "forbidden"),
+                                (make_user(RECRUITER), 404, "not_found"),
+                                (make_user(), 404, "not_found")):
+        response = resend(client, actor, pending.id)
+        assert response.status_code == status and error_code(response) == code, actor.role
+    assert client.post(f"/api/notifications/{pending.id}/resend").status_code == 401
+    missing = resend(client, team["recruiter"], 999_999)
+    assert missing.status_code == 404 and error_code(missing) == "not_found"
+    assert {r.status for r in notifications(app)} == {"failed"}  # nobody above changed a row
+
+
+def test_requeue_failed_sends_the_failed_ones_again_with_fresh_attempts(
+        app, runner, mailbox, job, candidate, make_application):
+    mailbox.mode = "refuse"
+    make_application(candidate, job["id"])
+    rows = notifications(app)
+    assert {r.status for r in rows} == {"failed"}
+    mailbox.mode = "accept"
+
+    result = runner.invoke(args=["ats", "requeue"])  # pending ones only
+    assert result.exit_code == 0 and "0 pending" in result.output, result.output
+    assert {r.status for r in notifications(app)} == {"failed"}
+
+    result = runner.invoke(args=["ats", "requeue", "--failed"])
+    assert result.exit_code == 0, result.output
+    assert f"{len(rows)} failed notification(s) back to pending" in result.output
+    assert f"{len(rows)} pending notification(s) handed over" in result.output
+    assert all(r.status == "sent" and r.attempts == 1 for r in notifications(app))
+    assert sorted(recipient(m) for m in mailbox.wait_for(len(rows))) == sorted(r.recipient for r in rows)
+
+    runner.invoke(args=["ats", "requeue", "--failed"])  # nothing failed, nothing pending
+    assert len(mailbox.messages) == len(rows)
+
+
+# --- Message-ID ---------------------------------------------------------------------------
+
+def test_each_mail_has_a_message_id_of_its_own_kept_across_attempts_and_resends(
+        app, client, mailbox, job, team, candidate, make_application):
+    import email
+    from email.policy import default
+
+    mailbox.mode = "refuse_data"  # the server reads the mail, then refuses it for good
+    application = make_application(candidate, job["id"])
+    rows = notifications(app, application_id=application["id"])
+    refused = {recipient(m): m["Message-ID"] for m in
+               (email.message_from_bytes(raw, policy=default) for raw in mailbox.refused)}
+    assert len(refused) == len(rows) == len(set(refused.values())) == 4
+    domain = app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2].rstrip(">")
+    for row in rows:
+        assert refused[row.recipient].startswith(f"<notification-{row.id}.")
+        assert refused[row.recipient].endswith(f"@{domain}>")
+
+    mailbox.mode = "accept"
+    for row in rows:
+        assert resend(client, team["recruiter"], row.id).status_code == 202
+    assert {recipient(m): m["Message-ID"] for m in mailbox.wait_for(4)} == refused
+
+    # a send whose "sent" was never recorded (a crash after the server's 250) goes again:
+    # the copy carries the same Message-ID, so it is recognisable as the same mail
+    with app.app_context():
+        db.session.execute(Notification.__table__.update()
+                           .where(Notification.id == rows[0].id).values(status="pending"))
+        db.session.commit()
+        assert outbox.deliver(rows[0].id) == "sent"
+    copies = [m["Message-ID"] for m in mailbox.wait_for(5) if recipient(m) == rows[0].recipient]
+    assert copies == [refused[rows[0].recipient]] * 2

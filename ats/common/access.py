@@ -7,7 +7,8 @@ from sqlalchemy import or_
 
 from ats.errors import Forbidden, NotFound
 from ats.extensions import db
-from ats.models import ADMIN, CANDIDATE, JOB_OPEN, RECRUITER, Application, Company, Job, User
+from ats.models import (ADMIN, CANDIDATE, JOB_OPEN, RECRUITER, Application, Company, Job,
+                        Notification, User)
 
 
 def get_or_404(model, object_id: int):
@@ -91,6 +92,25 @@ def can_move_application(user: User, application: Application) -> bool:
 def can_see_pipeline(user: User, company_id: int) -> bool:
     """Staff read every application of their company; candidates only their own."""
     return is_staff_or_admin(user, company_id)
+
+
+# --- notifications -----------------------------------------------------------------------
+
+def notification_visible_or_404(notification_id: int, user: User) -> Notification:
+    """A notification, for whoever may see the application it is about (one about no
+    application, a password reset, for admins only); 404 for everyone else."""
+    notification = db.session.get(Notification, notification_id)
+    application = notification.application if notification is not None else None
+    if notification is None or not (is_admin(user) or (
+            application is not None and can_see_application(user, application))):
+        raise NotFound(f"Notification {notification_id} not found.")
+    return notification
+
+
+def can_resend_notification(user: User, notification: Notification) -> bool:
+    """Recruiters of the company and admins; other staff read notifications, not resend them."""
+    application = notification.application
+    return is_admin(user) or (application is not None and is_recruiter_of(user, application.company_id))
 
 
 def visible_jobs(user: User | None):

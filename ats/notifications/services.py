@@ -14,14 +14,17 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.utils import str_to_date
 from rq.worker import Worker
-from sqlalchemy import insert, or_, select, union, update
+from sqlalchemy import insert, literal, or_, select, union, update
 from sqlalchemy.orm import joinedload
 
-from ats.common.access import application_visible_or_404, can_see_pipeline, require
+from ats.common.access import (application_visible_or_404, can_resend_notification,
+                               can_see_pipeline, notification_visible_or_404, require)
 from ats.common.db import utcnow
+from ats.errors import Conflict
 from ats.extensions import db
 from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT, RECRUITER,
-                        Application, ApplicationHistory, Notification, User, job_hiring_managers)
+                        Application, ApplicationHistory, Notification, PasswordReset, User,
+                        job_hiring_managers)
 from ats.models import Job as JobPosting  # the name Job is rq's here
 from ats.notifications import smtp
 from ats.notifications.messages import UndeliverableAddress, build_message
@@ -30,8 +33,8 @@ from ats.observability import current_request_id
 
 log = logging.getLogger(__name__)
 
-APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED = (
-    "application_received", "new_application", "stage_changed")
+APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED, PASSWORD_RESET = (
+    "application_received", "new_application", "stage_changed", "password_reset")
 TASK = "ats.notifications.tasks.send_notification"
 # statuses that promise a run on their own; "queued" and "started" are checked further
 TRUSTED_JOB = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -65,11 +68,12 @@ def record_new_application(application: Application) -> list[int]:
     """The candidate's confirmation and a mail to each recruiter of the company and each
     hiring manager assigned to the job."""
     db.session.flush()  # the application's id names the event
+    # deactivated staff get no mail (and a deactivated manager is assigned to no job)
     recruiters = select(User.id, User.email).where(
-        User.company_id == application.company_id, User.role == RECRUITER)
+        User.company_id == application.company_id, User.role == RECRUITER, User.is_active)
     managers = select(User.id, User.email).join(
         job_hiring_managers, job_hiring_managers.c.user_id == User.id).where(
-        job_hiring_managers.c.job_id == application.job_id)
+        job_hiring_managers.c.job_id == application.job_id, User.is_active)
     # one round trip; a UNION lets each half use its index, where an OR would read every user
     staff = db.session.execute(union(recruiters, managers)).all()
     candidate = application.candidate
@@ -80,11 +84,21 @@ def record_new_application(application: Application) -> list[int]:
 
 def record_stage_change(application: Application, history: ApplicationHistory) -> list[int]:
     db.session.flush()  # the history row's id names the event
-    # the INSERT reads the candidate's address itself: no round trip to load the user
-    address = select(User.email).where(User.id == application.candidate_id).scalar_subquery()
-    row = _row(application, STAGE_CHANGED, application.candidate_id, address, history.id,
+    # INSERT … SELECT reads the candidate's address itself (no round trip to load the user)
+    # and records nothing for a deactivated candidate
+    row = _row(application, STAGE_CHANGED, application.candidate_id, User.email, history.id,
                history_id=history.id)
-    return db.session.execute(insert(_outbox).values(row).returning(_outbox.c.id)).scalars().all()
+    source = select(*(value if name == "recipient" else literal(value, _outbox.c[name].type)
+                      for name, value in row.items())).where(
+        User.id == application.candidate_id, User.is_active)
+    return db.session.execute(insert(_outbox).from_select(list(row), source)
+                              .returning(_outbox.c.id)).scalars().all()
+
+
+def record_password_reset(user: User, reset: PasswordReset) -> list[int]:
+    return _insert([{"password_reset_id": reset.id, "kind": PASSWORD_RESET, "recipient_id": user.id,
+                     "recipient": user.email, "request_id": current_request_id(),
+                     "dedupe_key": f"{PASSWORD_RESET}:{reset.id}:{user.id}"}])
 
 
 # --- handing over (after the commit) -----------------------------------------------------
@@ -98,9 +112,18 @@ def _job_id(notification_id: int) -> str:
     return f"notification-{notification_id}"
 
 
+def retry_delays(config) -> list[int]:
+    """The wait before each retry of a temporary failure: MAIL_RETRY_DELAYS in order, its
+    last one repeated, for MAIL_MAX_ATTEMPTS - 1 retries."""
+    delays, retries = config["MAIL_RETRY_DELAYS"], config["MAIL_MAX_ATTEMPTS"] - 1
+    return [delays[min(i, len(delays) - 1)] for i in range(retries)]
+
+
 def _enqueue(connection, ids: list[int]) -> None:
     config = current_app.config
-    retry = Retry(max=config["MAIL_MAX_ATTEMPTS"] - 1, interval=config["MAIL_RETRY_DELAYS"])
+    delays = retry_delays(config)
+    # one delay per retry: RQ counts into its list from the end, by the retries left
+    retry = Retry(max=len(delays), interval=delays) if delays else None
     emails_queue(connection).enqueue_many([
         Queue.prepare_data(TASK, args=(notification_id,), job_id=_job_id(notification_id),
                            timeout=config["MAIL_SEND_TIMEOUT"], retry=retry, result_ttl=3600,
@@ -228,7 +251,7 @@ def _message_for(notification_id: int):
         .where(Notification.id == notification_id).options(
             application.joinedload(Application.job).joinedload(JobPosting.company),
             application.joinedload(Application.candidate),
-            joinedload(Notification.history))).one()
+            joinedload(Notification.history), joinedload(Notification.password_reset))).one()
     message, trace = build_message(notification, recipient_name), _trace(notification)
     db.session.rollback()  # end the read: no transaction stays open while SMTP talks
     return message, trace
@@ -263,6 +286,38 @@ def deliver(notification_id: int) -> str:
     db.session.commit()
     log.info("notification %s sent", notification_id, extra=trace)
     return "sent"
+
+
+# --- sending again -------------------------------------------------------------------------
+
+def _reopen(*where) -> int:
+    """Failed rows back to pending with fresh attempts. last_error stays: it says why the
+    row had failed until an attempt replaces it."""
+    return db.session.execute(
+        update(Notification).where(Notification.status == NOTIFICATION_FAILED, *where)
+        .values(status=NOTIFICATION_PENDING, attempts=0, claimed_until=None)).rowcount
+
+
+def resend(user: User, notification_id: int) -> Notification:
+    """A failed notification back to the queue (recruiters of its company, admins)."""
+    notification = notification_visible_or_404(notification_id, user)
+    require(can_resend_notification(user, notification))
+    # conditional, so of two resends racing one wins and the other sees it pending
+    if not _reopen(Notification.id == notification.id):
+        status = db.session.scalar(select(Notification.status).where(Notification.id == notification.id))
+        db.session.rollback()
+        raise Conflict(f"Notification {notification_id} is {status}: only a failed one is sent again.",
+                       details={"status": status}, code="not_failed")
+    db.session.commit()
+    dispatch([notification.id])
+    return db.session.get(Notification, notification.id)
+
+
+def reopen_failed() -> int:
+    """Every failed notification back to pending with fresh attempts (for requeue_pending)."""
+    count = _reopen()
+    db.session.commit()
+    return count
 
 
 # --- reading -----------------------------------------------------------------------------
