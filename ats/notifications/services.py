@@ -14,7 +14,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.utils import str_to_date
 from rq.worker import Worker
-from sqlalchemy import insert, literal, or_, select, union, update
+from sqlalchemy import insert, or_, select, union, update
 from sqlalchemy.orm import joinedload
 
 from ats.common.access import (application_visible_or_404, can_resend_notification,
@@ -23,8 +23,7 @@ from ats.common.db import utcnow
 from ats.errors import Conflict
 from ats.extensions import db
 from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT, RECRUITER,
-                        Application, ApplicationHistory, Notification, PasswordReset, User,
-                        job_hiring_managers)
+                        Application, ApplicationHistory, Notification, User, job_hiring_managers)
 from ats.models import Job as JobPosting  # the name Job is rq's here
 from ats.notifications import smtp
 from ats.notifications.messages import UndeliverableAddress, build_message
@@ -33,8 +32,8 @@ from ats.observability import current_request_id
 
 log = logging.getLogger(__name__)
 
-APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED, PASSWORD_RESET = (
-    "application_received", "new_application", "stage_changed", "password_reset")
+APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED = (
+    "application_received", "new_application", "stage_changed")
 TASK = "ats.notifications.tasks.send_notification"
 # statuses that promise a run on their own; "queued" and "started" are checked further
 TRUSTED_JOB = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -68,12 +67,11 @@ def record_new_application(application: Application) -> list[int]:
     """The candidate's confirmation and a mail to each recruiter of the company and each
     hiring manager assigned to the job."""
     db.session.flush()  # the application's id names the event
-    # deactivated staff get no mail (and a deactivated manager is assigned to no job)
     recruiters = select(User.id, User.email).where(
-        User.company_id == application.company_id, User.role == RECRUITER, User.is_active)
+        User.company_id == application.company_id, User.role == RECRUITER)
     managers = select(User.id, User.email).join(
         job_hiring_managers, job_hiring_managers.c.user_id == User.id).where(
-        job_hiring_managers.c.job_id == application.job_id, User.is_active)
+        job_hiring_managers.c.job_id == application.job_id)
     # one round trip; a UNION lets each half use its index, where an OR would read every user
     staff = db.session.execute(union(recruiters, managers)).all()
     candidate = application.candidate
@@ -84,21 +82,11 @@ def record_new_application(application: Application) -> list[int]:
 
 def record_stage_change(application: Application, history: ApplicationHistory) -> list[int]:
     db.session.flush()  # the history row's id names the event
-    # INSERT … SELECT reads the candidate's address itself (no round trip to load the user)
-    # and records nothing for a deactivated candidate
-    row = _row(application, STAGE_CHANGED, application.candidate_id, User.email, history.id,
+    # the INSERT reads the candidate's address itself: no round trip to load the user
+    address = select(User.email).where(User.id == application.candidate_id).scalar_subquery()
+    row = _row(application, STAGE_CHANGED, application.candidate_id, address, history.id,
                history_id=history.id)
-    source = select(*(value if name == "recipient" else literal(value, _outbox.c[name].type)
-                      for name, value in row.items())).where(
-        User.id == application.candidate_id, User.is_active)
-    return db.session.execute(insert(_outbox).from_select(list(row), source)
-                              .returning(_outbox.c.id)).scalars().all()
-
-
-def record_password_reset(user: User, reset: PasswordReset) -> list[int]:
-    return _insert([{"password_reset_id": reset.id, "kind": PASSWORD_RESET, "recipient_id": user.id,
-                     "recipient": user.email, "request_id": current_request_id(),
-                     "dedupe_key": f"{PASSWORD_RESET}:{reset.id}:{user.id}"}])
+    return db.session.execute(insert(_outbox).values(row).returning(_outbox.c.id)).scalars().all()
 
 
 # --- handing over (after the commit) -----------------------------------------------------
@@ -251,7 +239,7 @@ def _message_for(notification_id: int):
         .where(Notification.id == notification_id).options(
             application.joinedload(Application.job).joinedload(JobPosting.company),
             application.joinedload(Application.candidate),
-            joinedload(Notification.history), joinedload(Notification.password_reset))).one()
+            joinedload(Notification.history))).one()
     message, trace = build_message(notification, recipient_name), _trace(notification)
     db.session.rollback()  # end the read: no transaction stays open while SMTP talks
     return message, trace
