@@ -86,6 +86,8 @@ def from_environment() -> dict:
         "RATELIMIT_STORAGE_URI": redis_url or "memory://",
         # proxies in front of the app whose X-Forwarded-For/-Proto to believe (a PaaS router: 1)
         "TRUSTED_PROXIES": max(0, _int("TRUSTED_PROXIES", 0)),
+        # unset: the reset mail gives the token; set: a link {PASSWORD_RESET_URL}?token=...
+        "PASSWORD_RESET_URL": os.environ.get("PASSWORD_RESET_URL") or None,
         "MAIL_SERVER": os.environ.get("MAIL_SERVER") or None,
         "MAIL_PORT": _int("MAIL_PORT", 25),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME") or None,
@@ -97,6 +99,8 @@ def from_environment() -> dict:
         "MAIL_RETRY_DELAYS": _delays("MAIL_RETRY_DELAYS", [60, 300, 900, 3600, 7200, 14400,
                                                            28800, 43200]),
         "MAIL_SEND_TIMEOUT": max(1, _int("MAIL_SEND_TIMEOUT", 60)),
+        # how often an idle worker wakes to sweep the outbox (and RQ's registries)
+        "WORKER_SWEEP_SECONDS": max(1, _int("WORKER_SWEEP_SECONDS", 20)),
     }
 
 
@@ -108,8 +112,6 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     JWT_ALGORITHM = "HS256"
-        # how often an idle worker wakes to sweep the outbox (and RQ's registries)
-        "WORKER_SWEEP_SECONDS": max(1, _int("WORKER_SWEEP_SECONDS", 20)),
     JWT_DECODE_ALGORITHMS = ["HS256"]
     JWT_TOKEN_LOCATION = ["headers"]
 
@@ -128,6 +130,8 @@ class Defaults:
     LOGIN_LIMIT_PER_EMAIL = "5 per 15 minutes"
     LOGIN_LIMIT_PER_ADDRESS = "20 per minute"
     REGISTER_LIMIT_PER_ADDRESS = "10 per hour"
+    PASSWORD_RESET_LIMIT_PER_EMAIL = "3 per hour"
+    PASSWORD_RESET_LIMIT_PER_ADDRESS = "10 per hour"
 
     # argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane): about 15 ms a verify here.
     PASSWORD_HASH = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}
