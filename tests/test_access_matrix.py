@@ -47,8 +47,8 @@ from tests.helpers import error_code
 # Objects: company (A, B); open_job, closed_job (with an application); empty_open_job,
 # empty_closed_job (without); any_job (all eight); application, closed_job_application (the
 # application on an open or a closed job); notification, closed_notification (the failed
-# confirmation mail of either application), sent_notification (a staff mail of the open one,
-# sent). "+foreign_hm": the body names the other company's
+# confirmation mail to the candidate of either application), sent_notification (a mail to a
+# recruiter about the open one, sent). "+foreign_hm": the body names the other company's
 # hiring manager in hiring_manager_ids. own_password / wrong_password: a login to the caller's
 # own account (the anonymous caller knows C1's); refresh_token / access_token: the token sent.
 # A cell is a status, with the error code of a 409 after a colon (CONFLICTS below).
@@ -96,7 +96,7 @@ GET    /api/applications/{application_id}/notifications application            4
 GET    /api/applications/{application_id}/notifications closed_job_application 401  200          200          200 200  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      notification           401  202          202          403 403  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      closed_notification    401  202          202          403 403  404   404  403         404
-POST   /api/notifications/{notification_id}/resend      sent_notification      401  409:sent    409:sent     403 403  404   404  403         404
+POST   /api/notifications/{notification_id}/resend      sent_notification      401  409:sent    409:sent     403 403  404   404  404         404
 """
 COLUMNS = ("anon", "admin", "rec", "hm", "hm_u", "f_rec", "f_hm", "own", "cand")
 CONFLICTS = {"has_apps": "job_has_applications", "applied": "already_applied", "closed": "job_closed",

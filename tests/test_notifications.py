@@ -288,12 +288,15 @@ def test_resend_refuses_pending_rows_and_callers_who_may_not(app, client, mailbo
     with app.app_context():
         db.session.execute(Notification.__table__.update().values(status="failed"))
         db.session.commit()
-    for actor, status, code in ((team["assigned"], 403, "forbidden"),
-                                (team["unassigned"], 403, "forbidden"),
-                                (candidate, 403, "forbidden"),
-                                (make_user(RECRUITER), 404, "not_found"),
-                                (make_user(), 404, "not_found")):
-        response = resend(client, actor, pending.id)
+    to_staff = notifications(app, application_id=application["id"], kind="new_application")[0]
+    for actor, notification, status, code in (
+            (team["assigned"], pending, 403, "forbidden"),
+            (team["unassigned"], pending, 403, "forbidden"),
+            (candidate, pending, 403, "forbidden"),  # the mail addressed to them
+            (candidate, to_staff, 404, "not_found"),  # a mail to the staff they never see
+            (make_user(RECRUITER), pending, 404, "not_found"),
+            (make_user(), pending, 404, "not_found")):
+        response = resend(client, actor, notification.id)
         assert response.status_code == status and error_code(response) == code, actor.role
     assert client.post(f"/api/notifications/{pending.id}/resend").status_code == 401
     missing = resend(client, team["recruiter"], 999_999)

@@ -96,13 +96,17 @@ def can_see_pipeline(user: User, company_id: int) -> bool:
 
 # --- notifications -----------------------------------------------------------------------
 
+def can_see_notification(user: User, notification: Notification) -> bool:
+    """Its recipient, the staff of the company its application belongs to, admins."""
+    if is_admin(user) or notification.recipient_id == user.id:
+        return True
+    application = notification.application
+    return application is not None and is_staff_or_admin(user, application.company_id)
+
+
 def notification_visible_or_404(notification_id: int, user: User) -> Notification:
-    """A notification, for whoever may see the application it is about (one about no
-    application, a password reset, for admins only); 404 for everyone else."""
     notification = db.session.get(Notification, notification_id)
-    application = notification.application if notification is not None else None
-    if notification is None or not (is_admin(user) or (
-            application is not None and can_see_application(user, application))):
+    if notification is None or not can_see_notification(user, notification):
         raise NotFound(f"Notification {notification_id} not found.")
     return notification
 
