@@ -38,6 +38,14 @@ class User(db.Model):
         CheckConstraint(f"(company_id IS NOT NULL) = ({_one_of('role', STAFF_ROLES)})",
                         name="staff_company"),
         Index("ix_users_company_id_id", "company_id", "id"),
+        # the admins' list filters, newest first; `q` matches anywhere in the name or the
+        # email: trigram indexes on PostgreSQL (plain ones elsewhere)
+        Index("ix_users_role_id", "role", "id"),
+        Index("ix_users_is_active_id", "is_active", "id"),
+        Index("ix_users_name_search", "name", postgresql_using="gin",
+              postgresql_ops={"name": "gin_trgm_ops"}),
+        Index("ix_users_email_search", "email", postgresql_using="gin",
+              postgresql_ops={"email": "gin_trgm_ops"}),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
