@@ -6,6 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from ats.errors import ApiError
+from ats.models import ROLES
 
 ats_cli = AppGroup("ats", help="Operate the ATS.")
 
@@ -107,6 +108,68 @@ def check():
         click.echo(f"{result.name:<9} {result.status:<8} {result.detail}")
     if failed := [result.name for result in results if not result.ok]:
         raise click.ClickException(f"{len(failed)} check(s) failed: {', '.join(failed)}")
+
+
+users_cli = AppGroup("users", help="List, deactivate and reactivate accounts.")
+ats_cli.add_command(users_cli)
+
+
+@users_cli.command("list")
+@click.option("--role", type=click.Choice(ROLES))
+@click.option("--company-id", type=click.IntRange(min=1, max=2**31 - 1))
+@click.option("--active/--inactive", "is_active", default=None,
+              help="Only active or only deactivated accounts (default: both).")
+@click.option("--q", help="Text in the name or the email, case-insensitive.")
+def list_users(role, company_id, is_active, q):
+    """Every account matching the filters, newest first."""
+    from ats.users.services import list_users as users_page
+
+    args = {"limit": 100, "role": role, "company_id": company_id, "is_active": is_active,
+            "q": q.strip() if q else None}
+    args = {name: value for name, value in args.items() if value is not None}
+    shown = 0
+    while True:
+        page = users_page(args)
+        for user in page["items"]:
+            state = "active" if user.is_active else "inactive"
+            company = user.company_id if user.company_id is not None else "-"
+            click.echo(f"{user.id:>7}  {user.role:<14}  {state:<8}  {company!s:>7}  "
+                       f"{user.email}  {user.name}")
+        shown += len(page["items"])
+        if not page["next_cursor"]:
+            break
+        args["cursor"] = page["next_cursor"]
+    click.echo(f"{shown} user(s).")
+
+
+@users_cli.command("deactivate")
+@click.argument("email")
+def deactivate_user(email):
+    """Deactivate an account: its sessions end, it cannot log in, gets no mail, leaves its
+    jobs (the company's last active recruiter cannot be deactivated)."""
+    _set_active(email, False)
+
+
+@users_cli.command("activate")
+@click.argument("email")
+def activate_user(email):
+    """Let a deactivated account log in again."""
+    _set_active(email, True)
+
+
+def _set_active(email: str, active: bool) -> None:
+    from marshmallow import ValidationError
+
+    from ats.common.schemas import Email
+    from ats.users.services import set_active, user_by_email
+
+    try:
+        user = set_active(None, user_by_email(Email().deserialize(email)), active)
+    except ValidationError as error:
+        raise click.ClickException(f"{email}: {' '.join(error.messages)}") from None
+    except ApiError as error:
+        raise click.ClickException(error.message) from None
+    click.echo(f"{user.email} (id {user.id}) is {'active' if active else 'deactivated'}.")
 
 
 @contextmanager

@@ -1,7 +1,8 @@
 """The access matrix: every route of the OpenAPI spec, for every actor, on every object.
 
 The world: companies A and B, each with two recruiters (rec1, rec2), a hiring manager assigned
-to every job of the company (hm) and one assigned to none (hm_u); candidates C1 and C2; an
+to every job of the company (hm) and one assigned to none (hm_u); candidates C1 and C2, each
+with a profile (personal data: shown to themself, admins and the staff they applied to); an
 admin; and the anonymous caller: 12 actors. Each company has an open and a closed job with an
 application (C1 applied to A's, C2 to B's; the open ones were moved on with a note), and an
 open and a closed job without applications.
@@ -51,6 +52,9 @@ from tests.helpers import error_code
 # recruiter about the open one, sent). "+foreign_hm": the body names the other company's
 # hiring manager in hiring_manager_ids. own_password / wrong_password: a login to the caller's
 # own account (the anonymous caller knows C1's); refresh_token / access_token: the token sent.
+# Users as objects: member (A's or B's unassigned hiring manager), applicant (C1 as the
+# applicant of A, C2 of B: "own" is that candidate); self: the caller's own account (the
+# anonymous caller names C1's); profile: PATCH /api/auth/me with a profile field.
 # A cell is a status, with the error code of a 409 after a colon (CONFLICTS below).
 MATRIX_TABLE = """
 method path                                             object                 anon admin        rec          hm  hm_u f_rec f_hm own         cand
@@ -62,11 +66,22 @@ POST   /api/auth/refresh                                access_token           4
 POST   /api/auth/logout                                 -                      401  204          204          204 204  -     -    -           204
 POST   /api/auth/logout-all                             -                      401  204          204          204 204  -     -    -           204
 GET    /api/auth/me                                     -                      401  200          200          200 200  -     -    -           200
+PATCH  /api/auth/me                                     -                      401  200          200          200 200  -     -    -           200
+PATCH  /api/auth/me                                     profile                401  422          422          422 422  -     -    -           200
 GET    /api/health                                      -                      200  200          200          200 200  -     -    -           200
 POST   /api/companies                                   -                      401  201          403          403 403  -     -    -           403
 GET    /api/companies/{company_id}                      company                401  200          200          200 200  404   404  -           404
 GET    /api/companies/{company_id}/members              company                401  200          200          200 200  404   404  -           404
 POST   /api/companies/{company_id}/members              company                401  201          201          403 403  404   404  -           404
+PATCH  /api/companies/{company_id}/members/{user_id}    member                 401  200          200          403 403  404   404  -           404
+PATCH  /api/companies/{company_id}/members/{user_id}    applicant              401  404          404          404 404  404   404  404         404
+GET    /api/users                                       -                      401  200          403          403 403  -     -    -           403
+GET    /api/users/{user_id}                             self                   401  200          200          200 200  -     -    -           200
+GET    /api/users/{user_id}                             member                 401  200          200          200 200  404   404  -           404
+GET    /api/users/{user_id}                             applicant              401  200          200          200 200  404   404  200         404
+PATCH  /api/users/{user_id}                             self                   401  422          403          403 403  -     -    -           403
+PATCH  /api/users/{user_id}                             member                 401  200          403          403 403  403   403  -           403
+PATCH  /api/users/{user_id}                             applicant              401  200          403          403 403  403   403  403         403
 GET    /api/jobs                                        -                      200  200          200          200 200  -     -    -           200
 GET    /api/jobs                                        company                200  200          200          200 200  200   200  -           200
 POST   /api/jobs                                        company                401  201          201          403 403  422   403  -           403
@@ -102,7 +117,8 @@ COLUMNS = ("anon", "admin", "rec", "hm", "hm_u", "f_rec", "f_hm", "own", "cand")
 CONFLICTS = {"has_apps": "job_has_applications", "applied": "already_applied", "closed": "job_closed",
              "sent": "not_failed"}
 ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 422: "validation_error"}
-OBJECTLESS = ("-", "own_password", "wrong_password", "refresh_token", "access_token")
+OBJECTLESS = ("-", "own_password", "wrong_password", "refresh_token", "access_token", "profile",
+              "self")
 
 
 @dataclass(frozen=True)
@@ -166,6 +182,8 @@ class Person:
     name: str | None = None
     email: str | None = None
     headers: dict = field(default_factory=dict)
+    profile: dict | None = None  # a candidate's, every value a marker
+    applied_to: set = field(default_factory=set)  # the companies a candidate applied to
 
 
 @dataclass(eq=False)
@@ -202,6 +220,20 @@ class Application:
 
 
 @dataclass(eq=False)
+class Account:
+    """A user as the object of a route: a member of company, or a candidate who applied to it."""
+
+    key: str
+    id: int
+    company: str
+    person: Person
+
+    @property
+    def candidate(self) -> str | None:
+        return self.person.key if self.person.role == CANDIDATE else None
+
+
+@dataclass(eq=False)
 class Mail:
     """A notification row of an application."""
 
@@ -228,7 +260,7 @@ class World:
         self.client, self.app = client, app
         self.people = {"anon": Person("anon")}
         self.companies, self.jobs, self.applications, self.mails = {}, {}, {}, {}
-        self.copies = 0
+        self.copies, self.accounts = 0, {}
         admin = self._person(make_user, "admin", ADMIN)
         for letter in "AB":
             name = marker(f"Company {letter}")
@@ -238,7 +270,7 @@ class World:
                               ("hm", HIRING_MANAGER), ("hm_u", HIRING_MANAGER)):
                 self._person(make_user, f"{letter}.{key}", role, letter, assigned=key == "hm")
         for key in ("C1", "C2"):
-            self._person(make_user, key, CANDIDATE)
+            self.add_profile(self._person(make_user, key, CANDIDATE))
         for letter, candidate in (("A", "C1"), ("B", "C2")):
             for status in ("open", "closed"):
                 self.add_job(f"{letter}.{status}", letter, status, candidate)
@@ -261,6 +293,15 @@ class World:
         self.people[key] = person
         return person
 
+    def add_profile(self, person) -> None:
+        """Every field a marker: personal data only the candidate, admins and the staff of a
+        company the candidate applied to may see."""
+        person.profile = {"phone": marker("Tel"), "headline": marker(f"Headline {person.key}"),
+                          "location": marker(f"Location {person.key}"),
+                          "links": [f"https://{uuid.uuid4().hex[:12]}.example/{person.key}"]}
+        body = self.call(person, "PATCH", "/api/auth/me", person.profile, 200)
+        assert body["profile"] == person.profile
+
     def call(self, person, method, url, body, status):
         response = self.client.open(url, method=method, json=body, headers=person.headers)
         assert response.status_code == status, (method, url, response.get_json())
@@ -279,6 +320,7 @@ class World:
             cover = marker(f"Cover letter {key}.{applicant}")
             body = self.call(self.people[applicant], "POST", f"/api/jobs/{job.id}/applications",
                              {"cover_letter": cover}, 201)
+            self.people[applicant].applied_to.add(company)
             self.applications[f"{key}.{applicant}"] = Application(
                 f"{key}.{applicant}", body["id"], job, applicant, cover, [("applied", applicant, None)])
         if status == "closed":
@@ -311,14 +353,44 @@ class World:
         """A new job, application or notification standing to every actor as obj does."""
         if isinstance(obj, Mail):
             return self.mail(self.fresh_copy(obj.application), obj.group)
+        if isinstance(obj, Account):
+            return self.copy_account(obj)
         self.copies += 1
         job = obj if isinstance(obj, Job) else obj.job
         copy = self.add_job(f"{job.key}#{self.copies}", job.company, job.status, job.applicant)
         return copy if isinstance(obj, Job) else self.applications[f"{copy.key}.{obj.candidate}"]
 
+    def copy_account(self, like: Account) -> Account:
+        """A new member of the same company with the same role, or a new candidate who
+        applied to the same company."""
+        self.copies += 1
+        person = Person(f"{like.person.key}#{self.copies}", like.person.role, like.person.company)
+        anon, account = self.people["anon"], new_account()
+        if person.role == CANDIDATE:
+            body = self.call(anon, "POST", "/api/auth/register", account, 201)
+            token = self.call(anon, "POST", "/api/auth/login", {
+                "email": account["email"], "password": account["password"]}, 200)["access_token"]
+            person.headers = {"Authorization": f"Bearer {token}"}
+            self.call(person, "POST", f"/api/jobs/{self.jobs[f'{like.company}.open'].id}/applications",
+                      {}, 201)
+        else:
+            body = self.call(self.people["admin"], "POST",
+                             f"/api/companies/{self.companies[like.company].id}/members",
+                             {**account, "role": person.role}, 201)
+        person.id, person.name, person.email = body["id"], body["name"], body["email"]
+        return Account(person.key, person.id, like.company, person)
+
     def objects(self, kind: str) -> list:
         if kind in OBJECTLESS:
             return [None]
+        if kind in ("member", "applicant"):
+            if not self.accounts:
+                self.accounts = {
+                    "member": [Account(f"{c}.hm_u", self.people[f"{c}.hm_u"].id, c,
+                                       self.people[f"{c}.hm_u"]) for c in "AB"],
+                    "applicant": [Account(key, self.people[key].id, c, self.people[key])
+                                  for c, key in (("A", "C1"), ("B", "C2"))]}
+            return self.accounts[kind]
         if kind == "company":
             return list(self.companies.values())
         if kind == "any_job":
@@ -349,7 +421,7 @@ def relation(person: Person, obj) -> str:
         return "admin"
     if person.role == CANDIDATE:
         applicants = {obj.applicant} if isinstance(obj, Job) else (
-            {obj.candidate} if isinstance(obj, (Application, Mail)) else set())
+            {obj.candidate} if isinstance(obj, (Application, Mail, Account)) else set())
         return "own" if person.key in applicants else "cand"
     company = obj.key if isinstance(obj, Company) else getattr(obj, "company", None)
     if company is not None and company != person.company:
@@ -373,9 +445,17 @@ def sees_application(person, application) -> bool:
 
 
 def sees_user(person, user) -> bool:
-    """Oneself; the staff of one's company (members); admins everyone."""
+    """Oneself; the staff of one's company (members) and of the companies one applied to;
+    admins everyone."""
     return (person.role == ADMIN or person is user
-            or (person.company is not None and person.company == user.company))
+            or (person.company is not None and person.company == user.company)
+            or (person.company is not None and person.company in user.applied_to))
+
+
+def profile_markers(person) -> set[str]:
+    profile = person.profile or {}
+    return {profile[name] for name in ("phone", "headline", "location") if name in profile} | set(
+        profile.get("links", []))
 
 
 def sees_company(person, company) -> bool:
@@ -388,13 +468,14 @@ def all_markers(world) -> set[str]:
             | {c.name for c in world.companies.values()}
             | {text for j in world.jobs.values() for text in (j.title, j.description)}
             | {a.cover_letter for a in world.applications.values()}
-            | {note for a in world.applications.values() for _, _, note in a.history if note})
+            | {note for a in world.applications.values() for _, _, note in a.history if note}
+            | {text for p in people for text in profile_markers(p)})
 
 
 def markers_seen_by(world, person) -> set[str]:
     if person.role == ADMIN:
         return all_markers(world)
-    seen = {person.name, person.email} - {None}
+    seen = ({person.name, person.email} - {None}) | profile_markers(person)
     seen |= {text for j in world.jobs.values() if sees_job(person, j) for text in (j.title, j.description)}
     for application in world.applications.values():
         if not sees_application(person, application):
@@ -406,6 +487,7 @@ def markers_seen_by(world, person) -> set[str]:
                 seen.add(note)
         if person.company:  # notifications name the candidate's address
             seen.add(world.people[application.candidate].email)
+            seen |= profile_markers(world.people[application.candidate])  # the candidate card
     if person.company:
         seen.add(world.companies[person.company].name)
         seen |= {text for p in world.people.values() if p.company == person.company
@@ -481,12 +563,26 @@ BODIES = {
     "POST /api/jobs/{job_id}/applications": lambda w, p, o, v: {"cover_letter": "Hello."},
     "PATCH /api/applications/{application_id}/stage": lambda w, p, o, v: {
         "stage": "rejected", "note": "Not this time."},  # legal from every world stage
+    # the caller's own values again: the world stays as it is
+    "PATCH /api/auth/me": lambda w, p, o, v: (
+        {"headline": (p.profile or {}).get("headline", "A headline")} if v == "profile"
+        else {"name": p.name or "Nobody"}),
+    "PATCH /api/companies/{company_id}/members/{user_id}": lambda w, p, o, v: {"is_active": False},
+    "PATCH /api/users/{user_id}": lambda w, p, o, v: {"is_active": False},
 }
+
+
+def path_id(world, person, obj, name: str) -> int:
+    if obj is None:  # "self": the caller's own account (the anonymous caller names C1's)
+        return login_account(world, person).id
+    if isinstance(obj, Account) and name == "company_id":
+        return world.companies[obj.company].id
+    return obj.id
 
 
 def build_request(world, row, person, obj) -> tuple[str, dict, dict | None]:
     variant = row.kind.partition("+")[2] or row.kind
-    url = re.sub(r"\{\w+\}", lambda _: str(obj.id), row.path)
+    url = re.sub(r"\{(\w+)\}", lambda match: str(path_id(world, person, obj, match[1])), row.path)
     if "{" not in row.path and obj is not None and row.method == "GET":  # a list filtered by it
         url += f"?{'company' if isinstance(obj, Company) else 'job'}_id={obj.id}"
     headers = person.headers
@@ -517,6 +613,20 @@ def history_as_seen(world, person, application) -> list:
             for stage, mover, note in application.history]
 
 
+def shown_user(world, person, obj, response) -> tuple:
+    """The user asked for, with the profile of a candidate (personal data, asked for by
+    someone allowed to see it)."""
+    user = obj.person if obj is not None else login_account(world, person)
+    body = response.get_json()
+    return (user.id, user.email, user.profile), (body["id"], body["email"], body.get("profile"))
+
+
+def deactivated(world, obj, response) -> tuple:
+    body = response.get_json()
+    return ((obj.id, False, {obj.id}), (body["id"], body["is_active"], rows_in_db(
+        world, User, User.id == obj.id, User.is_active.is_(False))))
+
+
 # route -> (world, person, object, request body, response) -> (want, got)
 CONTENT = {
     "POST /api/auth/register": lambda w, p, o, sent, r: (sent["email"], r.get_json()["email"]),
@@ -529,6 +639,13 @@ CONTENT = {
     "POST /api/auth/logout-all": lambda w, p, o, sent, r: (set(), rows_in_db(
         w, AuthSession, AuthSession.user_id == p.id, AuthSession.ended_at.is_(None))),
     "GET /api/auth/me": lambda w, p, o, sent, r: (p.id, r.get_json()["id"]),
+    "PATCH /api/auth/me": lambda w, p, o, sent, r: (
+        (p.id, p.name, p.profile),
+        (r.get_json()["id"], r.get_json()["name"], r.get_json().get("profile"))),
+    "GET /api/users": lambda w, p, o, sent, r: (rows_in_db(w, User), ids_of(r.get_json())),
+    "GET /api/users/{user_id}": lambda w, p, o, sent, r: shown_user(w, p, o, r),
+    "PATCH /api/users/{user_id}": lambda w, p, o, sent, r: deactivated(w, o, r),
+    "PATCH /api/companies/{company_id}/members/{user_id}": lambda w, p, o, sent, r: deactivated(w, o, r),
     "GET /api/health": lambda w, p, o, sent, r: ("ok", r.get_json()["status"]),
     "POST /api/companies": lambda w, p, o, sent, r: (sent["name"], r.get_json()["name"]),
     "GET /api/companies/{company_id}": lambda w, p, o, sent, r: (o.id, r.get_json()["id"]),
@@ -566,6 +683,7 @@ CONTENT = {
             w, Notification, Notification.id == o.id, Notification.status == "sent"))),
 }
 LISTS = {"GET /api/jobs", "GET /api/applications", "GET /api/companies/{company_id}/members",
+         "GET /api/users",
          "GET /api/jobs/{job_id}/applications"}
 
 
@@ -588,7 +706,7 @@ def run_case(world, row, person, obj) -> list[str]:
     if expected is None:
         return [f"{label}: MATRIX has no expectation for {column}"]
     write = row.method != "GET"
-    if write and expected.status < 300 and isinstance(obj, (Job, Application, Mail)):
+    if write and expected.status < 300 and isinstance(obj, (Job, Application, Mail, Account)):
         obj = world.fresh_copy(obj)
     url, headers, body = build_request(world, row, person, obj)
     if row.route in LISTS:

@@ -12,7 +12,7 @@ from ats.models import Company, User
 from tests.conftest import PASSWORD
 from tests.helpers import assert_invalid, count, error_code
 
-USER_FIELDS = {"id", "name", "email", "role", "company_id", "created_at"}
+USER_FIELDS = {"id", "name", "email", "role", "company_id", "is_active", "created_at"}
 
 
 def register(client, **fields):
@@ -51,7 +51,8 @@ def test_register_makes_a_candidate_by_default(client, app):
     response = register(client, email="  Ada@Example.COM ")
     assert response.status_code == 201
     user = response.get_json()
-    assert set(user) == USER_FIELDS
+    assert set(user) == USER_FIELDS | {"profile"}  # a candidate has a profile, empty at first
+    assert user["profile"] == {"phone": None, "headline": None, "location": None, "links": []}
     assert (user["role"], user["company_id"], user["email"]) == ("candidate", None, "ada@example.com")
     assert user["created_at"].endswith("+00:00")
     with app.app_context():

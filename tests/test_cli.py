@@ -16,6 +16,7 @@ from ats.extensions import db, migrate
 from ats.models import RECRUITER, Application, Company, Job, User
 from ats.operations import TIMEOUT
 from ats.seed import PASSWORD as SEED_PASSWORD
+from tests.conftest import PASSWORD
 from tests.mailbox import free_port
 
 ADMIN_PASSWORD = "admin-password-123"
@@ -352,3 +353,85 @@ def test_check_fails_on_a_database_behind_the_migrations(scratch_app):
     with scratch_app.app_context():
         upgrade(directory=str(MIGRATIONS))
     assert run_check(scratch_app.test_cli_runner())[0] == 0
+
+
+# --- users ---------------------------------------------------------------------------------
+
+def users_cli(runner, *args):
+    return runner.invoke(args=["ats", "users", *args])
+
+
+def listed_emails(output: str) -> list[str]:
+    return [line.split()[4] for line in output.splitlines()[:-1]]
+
+
+def test_users_list_shows_every_account_newest_first(runner, make_user):
+    people = [make_user(), make_user(RECRUITER), make_user("admin")]
+    result = users_cli(runner, "list")
+    assert result.exit_code == 0, result.output
+    assert listed_emails(result.output) == [p.email for p in reversed(people)]
+    assert result.output.splitlines()[-1] == "3 user(s)."
+    first = result.output.splitlines()[0].split()
+    assert first[:4] == [str(people[2].id), "admin", "active", "-"]
+
+
+def test_users_list_filters_like_the_api(runner, app, make_user):
+    rita = make_user(RECRUITER, name="Rita Recruiter")
+    manager = make_user("hiring_manager", rita.company_id)
+    carl = make_user(name="Carl 50%")
+    make_user(RECRUITER)
+    with app.app_context():
+        db.session.get(User, manager.id).is_active = False
+        db.session.commit()
+    cases = {("--role", "candidate"): [carl], ("--company-id", str(rita.company_id)): [manager, rita],
+             ("--inactive",): [manager], ("--q", "RITA"): [rita], ("--q", "%"): [carl],
+             ("--active", "--company-id", str(rita.company_id)): [rita]}
+    for args, expected in cases.items():
+        result = users_cli(runner, "list", *args)
+        assert result.exit_code == 0, result.output
+        assert listed_emails(result.output) == [p.email for p in expected], args
+
+
+def test_users_list_goes_through_every_page(runner, make_user):
+    people = [make_user() for _ in range(105)]  # more than one page of the service (100)
+    result = users_cli(runner, "list")
+    assert listed_emails(result.output) == [p.email for p in reversed(people)]
+
+
+def test_users_deactivate_and_activate(runner, client, app, make_user, make_job):
+    recruiter = make_user(RECRUITER)
+    manager = make_user("hiring_manager", recruiter.company_id)
+    job = make_job(recruiter, hiring_manager_ids=[manager.id])
+    result = users_cli(runner, "deactivate", f"  {manager.email.upper()} ")
+    assert result.exit_code == 0, result.output
+    assert f"{manager.email} (id {manager.id}) is deactivated." in result.output
+    assert client.get("/api/auth/me", headers=manager.headers).status_code == 401
+    assert login(client, manager.email, PASSWORD).status_code == 401
+    assert client.get(f"/api/jobs/{job['id']}").get_json()["hiring_manager_ids"] == []
+
+    result = users_cli(runner, "activate", manager.email)
+    assert result.exit_code == 0 and "is active" in result.output, result.output
+    assert login(client, manager.email, PASSWORD).status_code == 200
+
+
+def test_users_deactivate_keeps_the_last_recruiter(runner, app, make_user):
+    recruiter = make_user(RECRUITER)
+    result = users_cli(runner, "deactivate", recruiter.email)
+    assert result.exit_code != 0 and "last active recruiter" in result.output
+    assert "Traceback" not in result.output
+    with app.app_context():
+        assert db.session.get(User, recruiter.id).is_active
+
+
+@pytest.mark.parametrize("email, message", [("nobody@example.com", "No user has the email"),
+                                            ("not an email", "not an email")])
+def test_users_deactivate_refuses_unknown_or_invalid_emails(runner, make_user, email, message):
+    make_user()
+    result = users_cli(runner, "deactivate", email)
+    assert result.exit_code != 0 and message in result.output, result.output
+    assert "Traceback" not in result.output
+
+
+def test_users_list_refuses_an_unknown_role(runner):
+    result = users_cli(runner, "list", "--role", "owner")
+    assert result.exit_code != 0 and "owner" in result.output

@@ -2,6 +2,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ats import workflow
+from ats.auth.schemas import ProfileOut
 from ats.common.schemas import Choice, Id, PageQuery, Str, Timestamp
 
 STAGE = {"enum": list(workflow.STAGES)}
@@ -18,10 +19,19 @@ class StageChange(ma.Schema):
                metadata={"description": "for staff: candidates never see it"})
 
 
+class CandidateOut(ma.Schema):
+    id = fields.Integer(required=True)
+    name = fields.String(required=True)
+    email = fields.String(required=True)
+    profile = fields.Nested(ProfileOut, required=True)
+
+
 class ApplicationOut(ma.Schema):
     id = fields.Integer(required=True)
     job_id = fields.Integer(required=True)
     candidate_id = fields.Integer(required=True)
+    candidate = fields.Nested(CandidateOut, attribute="candidate_card", metadata={
+        "description": "for the company's staff and admins (absent for the candidate)"})
     stage = fields.String(required=True, metadata=STAGE)
     cover_letter = fields.String(required=True, allow_none=True)
     created_at = Timestamp(required=True)

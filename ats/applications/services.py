@@ -1,18 +1,45 @@
 """Applying, the pipeline and its history. Legal moves come from ats.workflow only."""
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import joinedload, selectinload
 
 from ats import workflow
 from ats.common.access import (application_visible_or_404, can_move_application,
                                can_see_pipeline, is_candidate, job_visible_or_404, require,
-                               visible_applications)
+                               shows_candidate, visible_applications)
 from ats.common.db import utcnow
 from ats.common.pagination import keyset_page
 from ats.errors import Conflict, NotFound
 from ats.extensions import db
 from ats.models import Application, ApplicationHistory, Job, User
 from ats.notifications import services as outbox
+
+
+# a candidate's card on an application: the columns it shows, for a whole page in one query
+WITH_CANDIDATES = (selectinload(Application.candidate).load_only(
+    User.id, User.name, User.email, User.role, User.phone, User.headline, User.location,
+    User.links),)
+
+
+def _shown_to(user: User, application: Application) -> Application:
+    """The application as user may see it: staff and admins see who applied (the card is
+    read now, so the answer needs nothing loaded after a commit)."""
+    if shows_candidate(user, application):
+        candidate = application.candidate
+        application.candidate_card = {"id": candidate.id, "name": candidate.name,
+                                      "email": candidate.email, "profile": candidate.profile}
+    return application
+
+
+def _loading_candidate(user: User) -> tuple:
+    """For one application staff will see: its candidate in the same query."""
+    return () if is_candidate(user) else (joinedload(Application.candidate),)
+
+
+def _page_shown_to(user: User, page: dict) -> dict:
+    for application in page["items"]:
+        _shown_to(user, application)
+    return page
 
 
 def _already_applied() -> Conflict:
@@ -67,22 +94,26 @@ def list_for_job(user: User, job_id: int, args: dict) -> dict:
     job = job_visible_or_404(job_id, user)
     require(can_see_pipeline(user, job.company_id))
     stmt = _filtered(select(Application).where(Application.job_id == job.id), args)
-    return keyset_page(stmt, Application.id, args["limit"], args.get("cursor"))
+    return _page_shown_to(user, keyset_page(stmt, Application.id, args["limit"], args.get("cursor"),
+                                            options=WITH_CANDIDATES))
 
 
 def list_applications(user: User, args: dict) -> dict:
     stmt = select(Application)
     if (condition := visible_applications(user)) is not None:
         stmt = stmt.where(condition)
-    return keyset_page(_filtered(stmt, args), Application.id, args["limit"], args.get("cursor"))
+    options = () if is_candidate(user) else WITH_CANDIDATES  # a candidate's are all their own
+    return _page_shown_to(user, keyset_page(_filtered(stmt, args), Application.id, args["limit"],
+                                            args.get("cursor"), options=options))
 
 
 def get_application(user: User, application_id: int) -> Application:
-    return application_visible_or_404(application_id, user)
+    return _shown_to(user, application_visible_or_404(application_id, user,
+                                                      _loading_candidate(user)))
 
 
 def change_stage(user: User, application_id: int, to_stage: str, note: str | None) -> Application:
-    application = application_visible_or_404(application_id, user)
+    application = application_visible_or_404(application_id, user, _loading_candidate(user))
     require(can_move_application(user, application))
     from_stage = application.stage
     workflow.check_move(from_stage, to_stage)
@@ -102,6 +133,7 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
                               to_stage=to_stage, changed_by_id=user.id, note=note)
     db.session.add(move)
     notifications = outbox.record_stage_change(application, move)
+    _shown_to(user, application)
     _commit_keeping(application)
     outbox.dispatch(notifications)
     return application

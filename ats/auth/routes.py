@@ -2,7 +2,7 @@ from flask_jwt_extended import get_current_user, get_jwt
 
 from ats.auth import blp, services
 from ats.auth.limits import login_limits, register_limits
-from ats.auth.schemas import Credentials, Registration, TokensOut, UserOut
+from ats.auth.schemas import AccountUpdate, Credentials, Registration, TokensOut, UserOut
 
 
 @blp.post("/register")
@@ -56,3 +56,12 @@ def logout_all():
 def me():
     """The caller's own account."""
     return get_current_user()
+
+
+@blp.patch("/me")
+@blp.auth()
+@blp.arguments(AccountUpdate)
+@blp.response(200, UserOut)
+def update_me(data):
+    """Change the caller's name, and a candidate's profile (email and role cannot change)."""
+    return services.update_me(get_current_user(), data)

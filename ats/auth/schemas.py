@@ -2,7 +2,7 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ats.auth.services import company_key
-from ats.common.schemas import Choice, Email, Str, Timestamp, single_line
+from ats.common.schemas import Choice, Email, Str, Timestamp, is_printable_char, single_line
 from ats.models import CANDIDATE, RECRUITER, Company
 
 NAME = single_line(validate.Length(min=1, max=120))  # people's and companies' names
@@ -44,13 +44,78 @@ class Registration(NewAccount):
             raise ma.ValidationError("Only recruiters create a company.", "company_name")
 
 
+class Link(fields.Url):
+    """An absolute http or https URL of at most 2,000 characters, trimmed."""
+
+    MAX_LENGTH = 2_000
+    default_error_messages = {"too_long": f"At most {MAX_LENGTH} characters."}
+
+    def __init__(self, **kwargs):
+        super().__init__(schemes={"http", "https"}, metadata={"maxLength": self.MAX_LENGTH},
+                         **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str):
+            value = value.strip()
+            if len(value) > self.MAX_LENGTH:  # before the URL pattern has to read it all
+                raise self.make_error("too_long")
+            if not all(map(is_printable_char, value)):  # the pattern lets control characters by
+                raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+PROFILE_TEXT = ("phone", "headline", "location")
+
+
+class AccountUpdate(ma.Schema):
+    """PATCH /api/auth/me: a name for anyone; the profile fields for candidates only."""
+
+    name = Str(validate=NAME)
+    phone = Str(validate=single_line(validate.Length(max=40)), allow_none=True,
+                metadata={"description": "candidates only; null or \"\" clears it"})
+    headline = Str(validate=single_line(validate.Length(max=200)), allow_none=True,
+                   metadata={"description": "candidates only; null or \"\" clears it"})
+    location = Str(validate=single_line(validate.Length(max=200)), allow_none=True,
+                   metadata={"description": "candidates only; null or \"\" clears it"})
+    links = fields.List(Link(), validate=validate.Length(max=5), allow_none=True,
+                        metadata={"description": "candidates only: at most 5 http(s) URLs; "
+                                                 "[] or null clears them"})
+
+    @ma.post_load
+    def empty_clears(self, data, **kwargs):
+        for field in PROFILE_TEXT:
+            if data.get(field) == "":
+                data[field] = None
+        if "links" in data and data["links"] is None:
+            data["links"] = []
+        return data
+
+
+class ProfileOut(ma.Schema):
+    phone = fields.String(required=True, allow_none=True)
+    headline = fields.String(required=True, allow_none=True)
+    location = fields.String(required=True, allow_none=True)
+    links = fields.List(fields.String(), required=True)
+
+
 class UserOut(ma.Schema):
     id = fields.Integer(required=True)
     name = fields.String(required=True)
     email = fields.String(required=True)
     role = fields.String(required=True)
     company_id = fields.Integer(required=True, allow_none=True)
+    is_active = fields.Boolean(required=True, metadata={
+        "description": "false: deactivated (no login, no mail; the name stays in history)"})
+    profile = fields.Nested(ProfileOut, metadata={
+        "description": "candidates only (absent for other roles); shown to the candidate, "
+                       "admins and the staff of a company the candidate applied to"})
     created_at = Timestamp(required=True)
+
+    @ma.post_dump
+    def profile_for_candidates_only(self, data, **kwargs):
+        if data.get("profile") is None:
+            data.pop("profile", None)
+        return data
 
 
 class TokensOut(ma.Schema):

@@ -4,7 +4,8 @@ from sqlalchemy.exc import IntegrityError
 
 from ats.auth import sessions
 from ats.auth.passwords import hash_password, needs_rehash, verify_password
-from ats.errors import Conflict, Unauthorized
+from ats.common.access import is_candidate
+from ats.errors import Conflict, Unauthorized, ValidationFailed
 from ats.extensions import db
 from ats.models import RECRUITER, Company, User
 
@@ -81,6 +82,8 @@ def login(email: str, password: str) -> dict:
     user = db.session.scalar(select(User).where(User.email == email))
     if not verify_password(user.password_hash if user else None, password):
         raise Unauthorized("Wrong email or password.")
+    if not user.is_active:  # told only after the hash was checked: the timing is the same
+        raise Unauthorized("Wrong email or password.")
     if needs_rehash(user.password_hash):  # parameters were raised since this hash was made
         user.password_hash = hash_password(password)
     return sessions.start(user)
@@ -96,3 +99,15 @@ def logout(payload: dict) -> None:
 
 def logout_all(user: User) -> None:
     sessions.end_all(user.id)
+
+
+def update_me(user: User, data: dict) -> User:
+    """The caller's name, and for a candidate the profile."""
+    if not is_candidate(user):
+        if profile_fields := sorted(set(data) - {"name"}):
+            raise ValidationFailed({field: ["Only candidates have a profile."]
+                                    for field in profile_fields})
+    for field, value in data.items():
+        setattr(user, field, value)
+    db.session.commit()
+    return user

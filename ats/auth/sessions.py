@@ -17,6 +17,7 @@ from ats.extensions import db
 from ats.models import AuthSession, User
 
 LOGOUT, LOGOUT_ALL, REFRESH_REUSE = "logout", "logout_all", "refresh_reuse"
+DEACTIVATED = "deactivated"
 
 
 def _new_jti() -> str:

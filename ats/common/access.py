@@ -3,7 +3,7 @@
 Visibility rule: what the caller may not see is 404 (its existence stays hidden);
 what the caller may see but not change is 403.
 """
-from sqlalchemy import or_
+from sqlalchemy import exists, or_, select
 
 from ats.errors import Forbidden, NotFound
 from ats.extensions import db
@@ -11,8 +11,8 @@ from ats.models import (ADMIN, CANDIDATE, JOB_OPEN, RECRUITER, Application, Comp
                         Notification, User)
 
 
-def get_or_404(model, object_id: int):
-    obj = db.session.get(model, object_id)
+def get_or_404(model, object_id: int, options=()):
+    obj = db.session.get(model, object_id, options=options)
     if obj is None:
         raise NotFound(f"{model.__name__} {object_id} not found.")
     return obj
@@ -48,8 +48,44 @@ def company_visible_or_404(company_id: int, user: User) -> Company:
     return company
 
 
-def can_add_members(user: User, company: Company) -> bool:
+def can_manage_members(user: User, company: Company) -> bool:
+    """Add members, change their role, deactivate and reactivate them."""
     return is_admin(user) or is_recruiter_of(user, company.id)
+
+
+def member_or_404(company: Company, user_id: int) -> User:
+    member = db.session.get(User, user_id)
+    if member is None or member.company_id != company.id:
+        raise NotFound(f"User {user_id} is not a member of company {company.id}.")
+    return member
+
+
+# --- users -----------------------------------------------------------------------------
+
+def can_see_user(viewer: User, user: User) -> bool:
+    """Oneself; admins everyone; staff their company's members and the candidates who
+    applied to it (so a candidate's profile reaches only the companies they applied to)."""
+    if is_admin(viewer) or viewer.id == user.id:
+        return True
+    if viewer.company_id is None or not viewer.is_staff_of(viewer.company_id):
+        return False  # a candidate sees only themself
+    if user.company_id is not None:
+        return user.company_id == viewer.company_id
+    return is_candidate(user) and db.session.scalar(select(exists().where(
+        Application.candidate_id == user.id, Application.company_id == viewer.company_id)))
+
+
+def user_visible_or_404(user_id: int, viewer: User) -> User:
+    user = db.session.get(User, user_id)
+    if user is None or not can_see_user(viewer, user):
+        raise NotFound(f"User {user_id} not found.")
+    return user
+
+
+def shows_candidate(viewer: User, application: Application) -> bool:
+    """Staff and admins see who applied (name, email, profile) on the application itself;
+    its candidate needs no card of themself."""
+    return is_staff_or_admin(viewer, application.company_id)
 
 
 # --- jobs ------------------------------------------------------------------------------
@@ -75,8 +111,9 @@ def can_see_application(user: User, application: Application) -> bool:
     return application.candidate_id == user.id or is_staff_or_admin(user, application.company_id)
 
 
-def application_visible_or_404(application_id: int, user: User) -> Application:
-    application = get_or_404(Application, application_id)
+def application_visible_or_404(application_id: int, user: User, options=()) -> Application:
+    """options: loader options for the application's query (what the caller will read)."""
+    application = get_or_404(Application, application_id, options)
     if not can_see_application(user, application):
         raise NotFound(f"Application {application_id} not found.")
     return application

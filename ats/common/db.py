@@ -11,6 +11,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def contains(column, text: str):
+    """Case-insensitive "text anywhere in column", its own % and _ taken literally
+    (ILIKE on PostgreSQL, lower() LIKE lower() on SQLite)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return column.ilike(f"%{escaped}%", escape="\\")
+
+
 class UTCDateTime(TypeDecorator):
     """An aware UTC datetime on every database (SQLite hands back naive ones)."""
 

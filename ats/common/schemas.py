@@ -123,6 +123,26 @@ class Choice(Str):
         return super()._deserialize(value, attr, data, **kwargs).lower()
 
 
+class Flag(fields.Boolean):
+    """A JSON true or false in a body: no 1, "yes" or "on" standing in for one."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+class QueryFlag(fields.Boolean):
+    """true or false in a query string (any letter case)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(truthy={"true"}, falsy={"false"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value.lower() if isinstance(value, str) else value,
+                                    attr, data, **kwargs)
+
+
 class Timestamp(fields.AwareDateTime):
     """ISO 8601 in UTC with its offset."""
 

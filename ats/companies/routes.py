@@ -1,10 +1,11 @@
 from flask_jwt_extended import get_current_user
 
 from ats.auth.schemas import UserOut
-from ats.common.schemas import PageQuery, page_of
+from ats.common.schemas import PageQuery
 from ats.companies import blp, services
 from ats.companies.schemas import CompanyIn, CompanyOut, MemberIn
 from ats.models import ADMIN
+from ats.users.schemas import MemberUpdate, UserPage
 
 
 @blp.post("")
@@ -29,10 +30,10 @@ def get_company(company_id):
 @blp.get("/<id:company_id>/members")
 @blp.auth()
 @blp.arguments(PageQuery, location="query")
-@blp.response(200, page_of(UserOut))
+@blp.response(200, UserPage)
 @blp.errors(404)
 def list_members(page, company_id):
-    """The company's recruiters and hiring managers, newest first."""
+    """The company's recruiters and hiring managers, newest first (deactivated ones too)."""
     return services.list_members(get_current_user(), company_id, page)
 
 
@@ -44,3 +45,14 @@ def list_members(page, company_id):
 def add_member(data, company_id):
     """Add a recruiter or a hiring manager (the company's recruiters, admins)."""
     return services.add_member(get_current_user(), company_id, data)
+
+
+@blp.patch("/<id:company_id>/members/<id:user_id>")
+@blp.auth()
+@blp.arguments(MemberUpdate)
+@blp.response(200, UserOut)
+@blp.errors(403, 404, 409)
+def update_member(data, company_id, user_id):
+    """Change a member's role, deactivate or reactivate them (the company's recruiters,
+    admins); the last active recruiter stays one (409)."""
+    return services.update_member(get_current_user(), company_id, user_id, data)

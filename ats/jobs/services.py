@@ -5,7 +5,7 @@ from sqlalchemy.orm import selectinload
 
 from ats.common.access import (can_manage_job, is_admin, job_visible_or_404, require,
                                visible_jobs)
-from ats.common.db import utcnow
+from ats.common.db import contains, utcnow
 from ats.common.pagination import keyset_page
 from ats.errors import Conflict, ValidationFailed
 from ats.extensions import db
@@ -13,12 +13,6 @@ from ats.models import HIRING_MANAGER, Application, Company, Job, User
 
 # the list shows only the managers' ids: no need to load whole accounts (password hashes included)
 WITH_MANAGERS = (selectinload(Job.hiring_managers).load_only(User.id),)
-
-
-def _like_literal(text: str) -> str:
-    """A LIKE pattern matching text anywhere, its own wildcards taken literally."""
-    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-    return f"%{escaped}%"
 
 
 def list_jobs(user: User | None, args: dict) -> dict:
@@ -30,7 +24,7 @@ def list_jobs(user: User | None, args: dict) -> dict:
     if "status" in args:
         stmt = stmt.where(Job.status == args["status"])
     if args.get("q"):
-        stmt = stmt.where(Job.title.ilike(_like_literal(args["q"]), escape="\\"))
+        stmt = stmt.where(contains(Job.title, args["q"]))
     return keyset_page(stmt, Job.id, args["limit"], args.get("cursor"), options=WITH_MANAGERS)
 
 
@@ -41,11 +35,12 @@ def get_job(user: User | None, job_id: int) -> Job:
 def _hiring_managers(company_id: int, ids: list[int]) -> list[User]:
     wanted = set(ids)
     found = db.session.scalars(select(User).where(
-        User.id.in_(wanted), User.role == HIRING_MANAGER, User.company_id == company_id)).all()
+        User.id.in_(wanted), User.role == HIRING_MANAGER, User.company_id == company_id,
+        User.is_active)).all()
     missing = wanted - {user.id for user in found}
     if missing:
         raise ValidationFailed({"hiring_manager_ids": [
-            f"Not hiring managers of this company: {', '.join(map(str, sorted(missing)))}."]})
+            f"Not active hiring managers of this company: {', '.join(map(str, sorted(missing)))}."]})
     return sorted(found, key=lambda user: user.id)
 
 

@@ -14,7 +14,7 @@ from rq import Queue, Retry
 from rq.job import Job, JobStatus
 from rq.utils import str_to_date
 from rq.worker import Worker
-from sqlalchemy import insert, or_, select, union, update
+from sqlalchemy import insert, literal, or_, select, union, update
 from sqlalchemy.orm import joinedload
 
 from ats.common.access import (application_visible_or_404, can_resend_notification,
@@ -67,11 +67,12 @@ def record_new_application(application: Application) -> list[int]:
     """The candidate's confirmation and a mail to each recruiter of the company and each
     hiring manager assigned to the job."""
     db.session.flush()  # the application's id names the event
+    # deactivated staff get no mail (and a deactivated manager is assigned to no job)
     recruiters = select(User.id, User.email).where(
-        User.company_id == application.company_id, User.role == RECRUITER)
+        User.company_id == application.company_id, User.role == RECRUITER, User.is_active)
     managers = select(User.id, User.email).join(
         job_hiring_managers, job_hiring_managers.c.user_id == User.id).where(
-        job_hiring_managers.c.job_id == application.job_id)
+        job_hiring_managers.c.job_id == application.job_id, User.is_active)
     # one round trip; a UNION lets each half use its index, where an OR would read every user
     staff = db.session.execute(union(recruiters, managers)).all()
     candidate = application.candidate
@@ -82,11 +83,15 @@ def record_new_application(application: Application) -> list[int]:
 
 def record_stage_change(application: Application, history: ApplicationHistory) -> list[int]:
     db.session.flush()  # the history row's id names the event
-    # the INSERT reads the candidate's address itself: no round trip to load the user
-    address = select(User.email).where(User.id == application.candidate_id).scalar_subquery()
-    row = _row(application, STAGE_CHANGED, application.candidate_id, address, history.id,
+    # INSERT … SELECT reads the candidate's address itself (no round trip to load the user)
+    # and records nothing for a deactivated candidate
+    row = _row(application, STAGE_CHANGED, application.candidate_id, User.email, history.id,
                history_id=history.id)
-    return db.session.execute(insert(_outbox).values(row).returning(_outbox.c.id)).scalars().all()
+    source = select(*(value if name == "recipient" else literal(value, _outbox.c[name].type)
+                      for name, value in row.items())).where(
+        User.id == application.candidate_id, User.is_active)
+    return db.session.execute(insert(_outbox).from_select(list(row), source)
+                              .returning(_outbox.c.id)).scalars().all()
 
 
 # --- handing over (after the commit) -----------------------------------------------------
