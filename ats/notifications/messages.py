@@ -53,12 +53,13 @@ def smtp_address(address: str) -> str:
     """address as an SMTP server takes it: an ASCII local part, the domain in IDNA."""
     local, _, domain = address.rpartition("@")
     if not LOCAL_PART.fullmatch(local):
-        raise UndeliverableAddress(f"the part before the @ of {address!r} is not ASCII "
-                                   "letters, digits and punctuation: no mail server takes it")
+        # the address itself stays out of the message: it reaches the logs
+        raise UndeliverableAddress("the part before the @ is not ASCII letters, digits and "
+                                   "punctuation: no mail server takes it")
     try:
         return f"{local}@{idna_domain(domain)}".lower()
     except ValueError:
-        raise UndeliverableAddress(f"the domain of {address!r} has no IDNA form") from None
+        raise UndeliverableAddress("the domain has no IDNA form") from None
 
 
 _PLAIN_WORDS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")  # RFC 5322 atoms and spaces
