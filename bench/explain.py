@@ -85,6 +85,11 @@ def cases(actors: fixtures.Actors) -> list[tuple[str, str, dict]]:
         ("notifications, recruiter", f"/api/applications/{application}/notifications",
          a.recruiter),
         ("company members, small company", f"/api/companies/{small}/members", a.small_recruiter),
+        ("users, admin", "/api/users", a.admin),
+        ("users, admin, role", "/api/users?role=hiring_manager", a.admin),
+        ("users, admin, inactive", "/api/users?is_active=false", a.admin),
+        ("users, admin, company", f"/api/users?company_id={company}", a.admin),
+        ("users, admin, q", "/api/users?q=zebra", a.admin),
     ]
 
 
