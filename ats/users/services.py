@@ -76,11 +76,13 @@ def _lock_company(company_id: int) -> None:
 
     PostgreSQL (read committed) would let two transactions each deactivate one of the last
     two recruiters, each seeing the other still active; with the company row locked the
-    second waits and its UPDATE then reads the first one's outcome. SQLite renders no
-    FOR UPDATE: it runs one writer at a time, and the conditional UPDATE reads the data as
-    that writer left it.
+    second waits and its UPDATE then reads the first one's outcome. FOR NO KEY UPDATE, so
+    rows that merely reference the company (a new job, an application) need not wait.
+    SQLite renders no FOR UPDATE: it runs one writer at a time, and the conditional UPDATE
+    reads the data as that writer left it.
     """
-    db.session.execute(select(Company.id).where(Company.id == company_id).with_for_update())
+    db.session.execute(select(Company.id).where(Company.id == company_id)
+                       .with_for_update(key_share=True))
 
 
 def _leave_jobs(user_id: int) -> None:
