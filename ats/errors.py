@@ -44,6 +44,20 @@ class Conflict(ApiError):
     status, code, message = 409, "conflict", "Conflict."
 
 
+class InvalidToken(ApiError):
+    status, code, message = 400, "invalid_token", "This token is unknown, used or expired."
+
+
+class RateLimited(ApiError):
+    """429 raised by a service (limits checked outside Flask-Limiter's decorators)."""
+
+    status, code, message = 429, "rate_limited", "Too many attempts: try again later."
+
+    def __init__(self, retry_after: int):
+        super().__init__()
+        self.headers = {"Retry-After": str(max(1, retry_after))}
+
+
 class ValidationFailed(ApiError):
     """422 with details mapping each field to its messages."""
 
@@ -116,7 +130,8 @@ def register_error_handlers(app):
     @app.errorhandler(ApiError)
     def handle_api_error(error: ApiError):
         rollback()
-        return error_response(error.status, error.code, error.message, error.details)
+        return error_response(error.status, error.code, error.message, error.details,
+                              headers=getattr(error, "headers", None))
 
     @app.errorhandler(InvalidTransition)
     def handle_invalid_transition(error: InvalidTransition):

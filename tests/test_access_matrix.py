@@ -31,8 +31,10 @@ from sqlalchemy import select
 
 from ats.auth import sessions
 from ats.extensions import db, limiter
+from ats.auth import services as accounts
+from ats.common import reset_tokens
 from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, AuthSession, Job as JobRow,
-                        Notification, User)
+                        Notification, PasswordReset, User)
 from tests.conftest import PASSWORD
 from tests.helpers import error_code
 
@@ -51,7 +53,9 @@ from tests.helpers import error_code
 # confirmation mail to the candidate of either application), sent_notification (a mail to a
 # recruiter about the open one, sent). "+foreign_hm": the body names the other company's
 # hiring manager in hiring_manager_ids. own_password / wrong_password: a login to the caller's
-# own account (the anonymous caller knows C1's); refresh_token / access_token: the token sent.
+# own account (the anonymous caller knows C1's; for a password change, the current password
+# given); refresh_token / access_token: the token sent; reset_token / wrong_token: a reset
+# token just asked for the caller's own account (the anonymous caller's: C1's), or a made-up one.
 # Users as objects: member (A's or B's unassigned hiring manager), applicant (C1 as the
 # applicant of A, C2 of B: "own" is that candidate); self: the caller's own account (the
 # anonymous caller names C1's); profile: PATCH /api/auth/me with a profile field.
@@ -66,6 +70,11 @@ POST   /api/auth/refresh                                access_token           4
 POST   /api/auth/logout                                 -                      401  204          204          204 204  -     -    -           204
 POST   /api/auth/logout-all                             -                      401  204          204          204 204  -     -    -           204
 GET    /api/auth/me                                     -                      401  200          200          200 200  -     -    -           200
+POST   /api/auth/password                               own_password           401  204          204          204 204  -     -    -           204
+POST   /api/auth/password                               wrong_password         401  401          401          401 401  -     -    -           401
+POST   /api/auth/password-reset                         -                      202  202          202          202 202  -     -    -           202
+POST   /api/auth/password-reset/confirm                 reset_token            204  204          204          204 204  -     -    -           204
+POST   /api/auth/password-reset/confirm                 wrong_token            400:bad_token 400:bad_token 400:bad_token 400:bad_token 400:bad_token - - - 400:bad_token
 PATCH  /api/auth/me                                     -                      401  200          200          200 200  -     -    -           200
 PATCH  /api/auth/me                                     profile                401  422          422          422 422  -     -    -           200
 GET    /api/health                                      -                      200  200          200          200 200  -     -    -           200
@@ -115,10 +124,10 @@ POST   /api/notifications/{notification_id}/resend      sent_notification      4
 """
 COLUMNS = ("anon", "admin", "rec", "hm", "hm_u", "f_rec", "f_hm", "own", "cand")
 CONFLICTS = {"has_apps": "job_has_applications", "applied": "already_applied", "closed": "job_closed",
-             "sent": "not_failed"}
+             "sent": "not_failed", "bad_token": "invalid_token"}
 ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 422: "validation_error"}
 OBJECTLESS = ("-", "own_password", "wrong_password", "refresh_token", "access_token", "profile",
-              "self")
+              "self", "reset_token", "wrong_token")
 
 
 @dataclass(frozen=True)
@@ -546,8 +555,26 @@ def login_account(world, person) -> Person:
     return world.people["C1"] if person.role is None else person
 
 
+def fresh_reset_token(world, person) -> str:
+    """A reset token for the login account, asked for through the service as a request would."""
+    account = login_account(world, person)
+    with world.app.app_context():
+        accounts.request_password_reset(account.email)
+        newest = db.session.scalars(select(PasswordReset).where(PasswordReset.user_id == account.id)
+                                    .order_by(PasswordReset.id.desc())).first()
+        return reset_tokens.token_for(newest)
+
+
 BODIES = {
     "POST /api/auth/register": lambda w, p, o, v: new_account(),
+    # the same password again: later cases log in with it
+    "POST /api/auth/password": lambda w, p, o, v: {
+        "current_password": PASSWORD if v == "own_password" else "not-the-password",
+        "new_password": PASSWORD},
+    "POST /api/auth/password-reset": lambda w, p, o, v: {"email": login_account(w, p).email},
+    "POST /api/auth/password-reset/confirm": lambda w, p, o, v: {
+        "token": fresh_reset_token(w, p) if v == "reset_token" else "made-up-token",
+        "new_password": PASSWORD},
     "POST /api/auth/login": lambda w, p, o, v: {
         "email": login_account(w, p).email,
         "password": PASSWORD if v == "own_password" else "not-the-password"},
@@ -639,6 +666,12 @@ CONTENT = {
     "POST /api/auth/logout-all": lambda w, p, o, sent, r: (set(), rows_in_db(
         w, AuthSession, AuthSession.user_id == p.id, AuthSession.ended_at.is_(None))),
     "GET /api/auth/me": lambda w, p, o, sent, r: (p.id, r.get_json()["id"]),
+    "POST /api/auth/password": lambda w, p, o, sent, r: (  # this session goes on
+        200, w.client.get("/api/auth/me", headers=p.headers).status_code),
+    "POST /api/auth/password-reset": lambda w, p, o, sent, r: (True, bool(rows_in_db(
+        w, PasswordReset, PasswordReset.user_id == login_account(w, p).id))),
+    "POST /api/auth/password-reset/confirm": lambda w, p, o, sent, r: (set(), rows_in_db(
+        w, AuthSession, AuthSession.user_id == login_account(w, p).id, AuthSession.ended_at.is_(None))),
     "PATCH /api/auth/me": lambda w, p, o, sent, r: (
         (p.id, p.name, p.profile),
         (r.get_json()["id"], r.get_json()["name"], r.get_json().get("profile"))),
@@ -763,8 +796,11 @@ def test_every_route_for_every_actor_and_object(client, app, make_user):
     """Each row of MATRIX, for each of its objects (1 to 8), for each of the 12 actors:
     the run prints the count."""
     world = World(client, app, make_user)
-    # reads see the world untouched; logging out everywhere ends the actors' own tokens: last
-    rows = sorted(MATRIX, key=lambda row: (row.method != "GET", row.route == "POST /api/auth/logout-all"))
+    # reads see the world untouched; logging out everywhere and resetting a password end the
+    # actors' own tokens: last
+    last = ("POST /api/auth/logout-all", "POST /api/auth/password-reset/confirm")
+    rows = sorted(MATRIX, key=lambda row: (row.method != "GET", row.route in last,
+                                           row.route == last[1]))
     cases = [(row, person, obj) for row in rows for obj in world.objects(row.objects)
              for person in list(world.people.values())]
     # a filled cell no case reaches would be a claim nobody checks

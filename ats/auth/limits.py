@@ -7,14 +7,20 @@ sign-ups. A successful login thus never counts, without clearing the email's fai
 """
 import hashlib
 import hmac
+import time
 from functools import wraps
 
 from flask import current_app, g, request
 from flask_limiter.util import get_remote_address
+from limits import parse
 from werkzeug.exceptions import HTTPException
 
-from ats.errors import ApiError
+from ats.errors import ApiError, RateLimited
 from ats.extensions import limiter
+
+# the bucket Flask-Limiter keeps login_limits' per-email limit in ("endpoint:scope", after the
+# key prefix and the key): services that check a password outside a login count there too
+LOGIN_EMAIL_BUCKET = "auth.login:login-email"
 
 
 def _body_email() -> str | None:
@@ -30,8 +36,11 @@ def _body_email() -> str | None:
 
 
 def _email_key() -> str:
+    return _key_of(_body_email() or "")
+
+
+def _key_of(email: str) -> str:
     """A keyed hash of the email: neither Redis nor the limiter's log lines hold the address."""
-    email = _body_email() or ""
     secret = current_app.config["SECRET_KEY"].encode()
     digest = hmac.new(secret, email.encode("utf-8", "surrogatepass"), hashlib.sha256)
     return "email-" + digest.hexdigest()[:32]
@@ -78,3 +87,46 @@ def register_limits(view):
     per_address = limiter.limit(lambda: current_app.config["REGISTER_LIMIT_PER_ADDRESS"],
                                 key_func=get_remote_address, scope="register-address")
     return counted_when(201)(per_address(view))
+
+
+def password_reset_limits(view):
+    """3 reset requests per email and 10 per client address in an hour; every request counts."""
+    per_email = limiter.limit(lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_EMAIL"],
+                              key_func=_email_key, exempt_when=lambda: _body_email() is None,
+                              scope="reset-email")
+    per_address = limiter.limit(lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"],
+                                key_func=get_remote_address, scope="reset-address")
+    return per_email(per_address(view))
+
+
+# --- the per-email login limit, from services that check a password outside a login -----
+
+def _on_storage(call):
+    try:
+        return call(limiter.limiter)
+    except Exception:  # Redis away: the same memory fallback as the decorators
+        limiter._fall_back()
+        return call(limiter.limiter)
+
+
+def _login_bucket(email: str) -> tuple:
+    return (parse(current_app.config["LOGIN_LIMIT_PER_EMAIL"]), current_app.config["RATELIMIT_KEY_PREFIX"],
+            _key_of(email), LOGIN_EMAIL_BUCKET)
+
+
+def refuse_if_locked(email: str) -> None:
+    """RateLimited while the email has used up its failed logins."""
+    bucket = _login_bucket(email)
+    if not _on_storage(lambda strategy: strategy.test(*bucket)):
+        reset_at, _ = _on_storage(lambda strategy: strategy.get_window_stats(*bucket))
+        raise RateLimited(int(reset_at - time.time()) + 1)
+
+
+def count_failed_login(email: str) -> None:
+    bucket = _login_bucket(email)
+    _on_storage(lambda strategy: strategy.hit(*bucket))
+
+
+def clear_failed_logins(email: str) -> None:
+    bucket = _login_bucket(email)
+    _on_storage(lambda strategy: strategy.clear(*bucket))

@@ -1,8 +1,10 @@
+from flask import Response
 from flask_jwt_extended import get_current_user, get_jwt
 
 from ats.auth import blp, services
-from ats.auth.limits import login_limits, register_limits
-from ats.auth.schemas import AccountUpdate, Credentials, Registration, TokensOut, UserOut
+from ats.auth.limits import login_limits, password_reset_limits, register_limits
+from ats.auth.schemas import (AccountUpdate, Credentials, PasswordChange, PasswordResetConfirm,
+                              PasswordResetRequest, Registration, TokensOut, UserOut)
 
 
 @blp.post("/register")
@@ -65,3 +67,36 @@ def me():
 def update_me(data):
     """Change the caller's name, and a candidate's profile (email and role cannot change)."""
     return services.update_me(get_current_user(), data)
+
+
+@blp.post("/password")
+@blp.auth()
+@blp.arguments(PasswordChange)
+@blp.response(204)
+@blp.errors(429)
+def change_password(data):
+    """Change the caller's password (a wrong current one counts as a failed login); the
+    caller's other sessions end."""
+    services.change_password(get_current_user(), get_jwt(), data["current_password"],
+                             data["new_password"])
+
+
+@blp.post("/password-reset")
+@password_reset_limits
+@blp.arguments(PasswordResetRequest)
+@blp.response(202)
+@blp.errors(429)
+def request_password_reset(data):
+    """Mail a single-use reset token, valid 30 minutes, if the account exists (the answer is
+    the same either way)."""
+    services.request_password_reset(data["email"])
+    return Response(status=202)  # no body: there is nothing to tell
+
+
+@blp.post("/password-reset/confirm")
+@blp.arguments(PasswordResetConfirm)
+@blp.response(204)
+@blp.errors(400)
+def confirm_password_reset(data):
+    """Set a new password with a reset token; every session of that account ends."""
+    services.confirm_password_reset(data["token"], data["new_password"])

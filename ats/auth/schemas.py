@@ -44,6 +44,21 @@ class Registration(NewAccount):
             raise ma.ValidationError("Only recruiters create a company.", "company_name")
 
 
+class PasswordChange(ma.Schema):
+    current_password = Str(required=True, strip=False, validate=validate.Length(max=128),
+                           load_only=True)
+    new_password = Str(required=True, strip=False, validate=PASSWORD, load_only=True)
+
+
+class PasswordResetRequest(ma.Schema):
+    email = Email(required=True)
+
+
+class PasswordResetConfirm(ma.Schema):
+    token = Str(required=True, validate=validate.Length(max=200), load_only=True)
+    new_password = Str(required=True, strip=False, validate=PASSWORD, load_only=True)
+
+
 class Link(fields.Url):
     """An absolute http or https URL of at most 2,000 characters, trimmed."""
 

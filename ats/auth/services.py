@@ -1,13 +1,19 @@
-"""Accounts and logins."""
-from sqlalchemy import select
+"""Accounts, logins and passwords."""
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from ats.auth import sessions
+from ats.auth import limits, sessions
+from ats.common import reset_tokens as resets
 from ats.auth.passwords import hash_password, needs_rehash, verify_password
+from ats.common.db import utcnow
 from ats.common.access import is_candidate
-from ats.errors import Conflict, Unauthorized, ValidationFailed
+from ats.errors import Conflict, InvalidToken, Unauthorized, ValidationFailed
 from ats.extensions import db
-from ats.models import RECRUITER, Company, User
+from ats.models import RECRUITER, Company, PasswordReset, User
+from ats.notifications import services as outbox
 
 
 def email_taken(email: str) -> bool:
@@ -111,3 +117,54 @@ def update_me(user: User, data: dict) -> User:
         setattr(user, field, value)
     db.session.commit()
     return user
+
+
+# --- passwords ---------------------------------------------------------------------------
+
+def change_password(user: User, token_payload: dict, current: str, new: str) -> None:
+    """A wrong current password counts as a failed login; the caller's other sessions end."""
+    limits.refuse_if_locked(user.email)
+    if not verify_password(user.password_hash, current):
+        limits.count_failed_login(user.email)
+        raise Unauthorized("The current password is wrong.")
+    user.password_hash = hash_password(new)
+    sessions.end_all(user.id, sessions.PASSWORD_CHANGED, keep=token_payload["sid"])  # commits
+
+
+def request_password_reset(email: str) -> None:
+    """Mail a reset token to an active account; for any other email do nothing, visibly the same."""
+    user = db.session.scalar(select(User).where(User.email == email, User.is_active))
+    if user is None:
+        return
+    now = utcnow()
+    reset = PasswordReset(user_id=user.id, created_at=now,
+                          expires_at=now + timedelta(minutes=resets.VALID_MINUTES),
+                          token_hash=uuid.uuid4().hex)  # a placeholder until the id is known
+    db.session.add(reset)
+    db.session.flush()
+    reset.token_hash = resets.token_hash(resets.token_for(reset))
+    notifications = outbox.record_password_reset(user, reset)
+    db.session.commit()
+    outbox.dispatch(notifications)
+
+
+def confirm_password_reset(token: str, new: str) -> None:
+    """Spend the token (and every other of that user's), set the password, end every session
+    and clear the email's failed logins."""
+    now = utcnow()
+    reset = db.session.scalar(select(PasswordReset).where(
+        PasswordReset.token_hash == resets.token_hash(token),
+        PasswordReset.used_at.is_(None), PasswordReset.expires_at > now))
+    user = db.session.get(User, reset.user_id) if reset else None
+    if user is None or not user.is_active:
+        raise InvalidToken()
+    # of two confirmations racing with one token only the first finds it unspent
+    spent = db.session.execute(update(PasswordReset).where(
+        PasswordReset.id == reset.id, PasswordReset.used_at.is_(None)).values(used_at=now)).rowcount
+    if spent != 1:
+        raise InvalidToken()
+    db.session.execute(update(PasswordReset).where(
+        PasswordReset.user_id == user.id, PasswordReset.used_at.is_(None)).values(used_at=now))
+    user.password_hash = hash_password(new)
+    sessions.end_all(user.id, sessions.PASSWORD_RESET)  # commits
+    limits.clear_failed_logins(user.email)

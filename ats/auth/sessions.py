@@ -16,8 +16,9 @@ from ats.errors import Unauthorized
 from ats.extensions import db
 from ats.models import AuthSession, User
 
+# why a session ended
 LOGOUT, LOGOUT_ALL, REFRESH_REUSE = "logout", "logout_all", "refresh_reuse"
-DEACTIVATED = "deactivated"
+PASSWORD_CHANGED, PASSWORD_RESET, DEACTIVATED = "password_changed", "password_reset", "deactivated"
 
 
 def _new_jti() -> str:

@@ -18,11 +18,13 @@ from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import formatdate, parseaddr
+from urllib.parse import urlencode
 
 from flask import current_app
 from flask_mail import Message
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from ats.common import reset_tokens
 from ats.common.schemas import LOCAL_PART, idna_domain, is_printable_char
 from ats.models import Notification
 
@@ -31,6 +33,7 @@ _templates = Environment(loader=PackageLoader("ats.notifications", "templates"),
                          trim_blocks=True, lstrip_blocks=True)
 
 SUBJECTS = {
+    "password_reset": "Reset your password",
     "application_received": "Your application for {job} at {company}",
     "new_application": "New application for {job}: {candidate}",
     "stage_changed": "Your application for {job} at {company}: now {to_stage}",
@@ -140,10 +143,16 @@ class Mail(Message):
         return message
 
 
-def build_message(notification: Notification, recipient_name: str) -> Mail:
+def _context(notification: Notification, recipient_name: str) -> dict:
+    """What the templates of the notification's kind say."""
+    if notification.password_reset is not None:
+        token = reset_tokens.token_for(notification.password_reset)
+        page = current_app.config["PASSWORD_RESET_URL"]
+        return {"name": recipient_name, "token": token, "minutes": reset_tokens.VALID_MINUTES,
+                "link": f"{page}?{urlencode({'token': token})}" if page else None}
     application = notification.application
     job = application.job
-    context = {
+    return {
         "job": job.title,
         "company": job.company.name,
         "candidate": application.candidate.name,
@@ -151,6 +160,10 @@ def build_message(notification: Notification, recipient_name: str) -> Mail:
         "from_stage": notification.history.from_stage if notification.history else None,
         "to_stage": notification.history.to_stage if notification.history else None,
     }
+
+
+def build_message(notification: Notification, recipient_name: str) -> Mail:
+    context = _context(notification, recipient_name)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
     return Mail(
         subject=header_text(SUBJECTS[notification.kind].format(**context)),

@@ -23,7 +23,8 @@ from ats.common.db import utcnow
 from ats.errors import Conflict
 from ats.extensions import db
 from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT, RECRUITER,
-                        Application, ApplicationHistory, Notification, User, job_hiring_managers)
+                        Application, ApplicationHistory, Notification, PasswordReset, User,
+                        job_hiring_managers)
 from ats.models import Job as JobPosting  # the name Job is rq's here
 from ats.notifications import smtp
 from ats.notifications.messages import UndeliverableAddress, build_message
@@ -32,8 +33,8 @@ from ats.observability import current_request_id
 
 log = logging.getLogger(__name__)
 
-APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED = (
-    "application_received", "new_application", "stage_changed")
+APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED, PASSWORD_RESET = (
+    "application_received", "new_application", "stage_changed", "password_reset")
 TASK = "ats.notifications.tasks.send_notification"
 # statuses that promise a run on their own; "queued" and "started" are checked further
 TRUSTED_JOB = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
@@ -92,6 +93,12 @@ def record_stage_change(application: Application, history: ApplicationHistory) -
         User.id == application.candidate_id, User.is_active)
     return db.session.execute(insert(_outbox).from_select(list(row), source)
                               .returning(_outbox.c.id)).scalars().all()
+
+
+def record_password_reset(user: User, reset: PasswordReset) -> list[int]:
+    return _insert([{"password_reset_id": reset.id, "kind": PASSWORD_RESET, "recipient_id": user.id,
+                     "recipient": user.email, "request_id": current_request_id(),
+                     "dedupe_key": f"{PASSWORD_RESET}:{reset.id}:{user.id}"}])
 
 
 # --- handing over (after the commit) -----------------------------------------------------
@@ -244,7 +251,7 @@ def _message_for(notification_id: int):
         .where(Notification.id == notification_id).options(
             application.joinedload(Application.job).joinedload(JobPosting.company),
             application.joinedload(Application.candidate),
-            joinedload(Notification.history))).one()
+            joinedload(Notification.history), joinedload(Notification.password_reset))).one()
     message, trace = build_message(notification, recipient_name), _trace(notification)
     db.session.rollback()  # end the read: no transaction stays open while SMTP talks
     return message, trace
