@@ -29,6 +29,11 @@ class Company(db.Model):
     name_key: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    @staticmethod
+    def key_for(name: str) -> str:
+        """What makes two names one company: letter case and runs of spaces do not count."""
+        return " ".join(name.casefold().split())
+
 
 class User(db.Model):
     __tablename__ = "users"

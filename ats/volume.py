@@ -19,10 +19,9 @@ from sqlalchemy import insert, select, text
 
 from ats import workflow
 from ats.auth.passwords import hash_password
-from ats.auth.services import company_key
 from ats.common.db import utcnow
 from ats.extensions import db
-from ats.models import CANDIDATE, HIRING_MANAGER, JOB_CLOSED, JOB_OPEN, RECRUITER, User
+from ats.models import CANDIDATE, HIRING_MANAGER, JOB_CLOSED, JOB_OPEN, RECRUITER, Company, User
 from ats.seed import PASSWORD
 
 # scale 1.0: the volume the load benchmark is specified for
@@ -221,7 +220,7 @@ class _Load:
         for company_id, jobs in zip(ids, _jobs_per_company(volume)):
             name = f"{rng.choice(COMPANY_WORDS)} {rng.choice(COMPANY_KINDS)} {company_id}"
             founded = self.now - rng.uniform(JOB_AGE_DAYS + 30, JOB_AGE_DAYS + 400) * DAY
-            rows.append((company_id, name, company_key(name), _at(founded)))
+            rows.append((company_id, name, Company.key_for(name), _at(founded)))
             domain = f"company{company_id}.example"
             recruiters = self._ids("users", _recruiters_for(jobs))
             managers = self._ids("users", _managers_for(jobs))

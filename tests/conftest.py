@@ -18,6 +18,7 @@ from flask_migrate import upgrade  # noqa: E402
 from ats import create_app  # noqa: E402
 from ats.config import database_url as database_url_from  # noqa: E402
 from ats.auth import services as accounts, sessions  # noqa: E402
+from ats.companies import services as companies  # noqa: E402
 from ats.extensions import db, limiter  # noqa: E402
 from ats.models import ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, Company  # noqa: E402
 from tests.databases import throwaway_postgres_database  # noqa: E402
@@ -132,7 +133,7 @@ def make_user(app):
         with app.app_context():
             company = db.session.get(Company, company_id) if company_id else None
             if role in (RECRUITER, HIRING_MANAGER) and company is None:
-                company = accounts.new_company(f"Company {uuid.uuid4().hex[:8]}")
+                company = companies.new_company(f"Company {uuid.uuid4().hex[:8]}")
             user = accounts.create_user(
                 name=name or f"{role.title()} {uuid.uuid4().hex[:6]}",
                 email=email or f"{role}-{uuid.uuid4().hex[:10]}@example.com",

@@ -10,7 +10,7 @@ import re
 import pytest
 from sqlalchemy import select, update
 
-from ats.auth import services as accounts
+from ats.companies import services as companies
 from ats.extensions import db
 from ats.models import CANDIDATE, HIRING_MANAGER, RECRUITER, Job, Notification, User
 from tests.conftest import PASSWORD
@@ -130,7 +130,7 @@ def header_lines(raw: bytes) -> list[str]:
 def test_hostile_names_titles_and_company_names_in_the_database_are_mailed_safely(
         app, client, mailbox, make_user, make_job, hostile):
     with app.app_context():
-        company = accounts.new_company(f"{hostile} Corp")
+        company = companies.new_company(f"{hostile} Corp")
         db.session.commit()
         company_id = company.id
     recruiter = make_user(RECRUITER, company_id, name=hostile)

@@ -1,13 +1,12 @@
 """Applying, the pipeline and its history. Legal moves come from ats.workflow only."""
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
 
 from ats import workflow
 from ats.common.access import (application_visible_or_404, can_move_application,
                                can_see_pipeline, is_candidate, job_visible_or_404, require,
                                shows_candidate, visible_applications)
-from ats.common.db import utcnow
+from ats.common.db import conflict_if_lost, utcnow
 from ats.common.pagination import keyset_page
 from ats.errors import Conflict, NotFound
 from ats.extensions import db
@@ -63,12 +62,9 @@ def apply(user: User, job_id: int, data: dict) -> Application:
     db.session.add(application)
     db.session.add(ApplicationHistory(application=application, from_stage=None,
                                       to_stage=workflow.INITIAL, changed_by_id=user.id))
-    try:
+    with conflict_if_lost(_already_applied):  # the same candidate applying twice at once: one wins
         notifications = outbox.record_new_application(application)  # flushes: may lose the race
         _commit_keeping(application)
-    except IntegrityError:  # the same candidate applying twice at once: one wins
-        db.session.rollback()
-        raise _already_applied() from None
     outbox.dispatch(notifications)
     return application
 

@@ -1,7 +1,6 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ats.auth.services import company_key
 from ats.common.schemas import Choice, Email, Str, Timestamp, is_printable_char, single_line
 from ats.models import CANDIDATE, RECRUITER, Company
 
@@ -11,7 +10,7 @@ PASSWORD = validate.Length(min=8, max=128)
 
 def _company_key_fits(name: str) -> None:
     """Uniqueness uses the casefolded name, which can be longer ("ß" -> "ss"): it must fit too."""
-    if len(company_key(name)) > Company.name_key.type.length:
+    if len(Company.key_for(name)) > Company.name_key.type.length:
         raise ma.ValidationError("Too long once letter case is ignored.")
 
 

@@ -3,62 +3,28 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import select, update
-from sqlalchemy.exc import IntegrityError
 
 from ats.auth import limits, sessions
-from ats.common import reset_tokens as resets
 from ats.auth.passwords import hash_password, needs_rehash, verify_password
-from ats.common.db import utcnow
+from ats.common import reset_tokens as resets
 from ats.common.access import is_candidate
+from ats.common.db import conflict_if_lost, utcnow
+from ats.companies import services as companies
 from ats.errors import Conflict, InvalidToken, Unauthorized, ValidationFailed
 from ats.extensions import db
 from ats.models import RECRUITER, Company, PasswordReset, User
 from ats.notifications import services as outbox
 
 
-def email_taken(email: str) -> bool:
-    return db.session.scalar(select(User.id).where(User.email == email)) is not None
-
-
-def company_key(name: str) -> str:
-    return " ".join(name.casefold().split())
-
-
-def company_taken(name: str) -> bool:
-    return db.session.scalar(select(Company.id).where(Company.name_key == company_key(name))) is not None
-
-
-def _conflict_for(email: str | None, company_name: str | None) -> Conflict | None:
-    # no autoflush: a pending company that lost a race must fail in commit_unique, not here
-    with db.session.no_autoflush:
-        if email is not None and email_taken(email):
-            return Conflict("An account with this email already exists.", code="email_taken")
-        if company_name is not None and company_taken(company_name):
-            return Conflict("A company with this name already exists.", code="company_taken")
-    return None
-
-
-def commit_unique(email: str | None = None, company_name: str | None = None) -> None:
-    """Commit; a unique email or company name lost to a concurrent request becomes its 409."""
-    try:
-        db.session.commit()
-    except IntegrityError:
-        db.session.rollback()
-        # the winner has committed by now: look again to say which name was taken
-        raise _conflict_for(email, company_name) or Conflict("The request conflicts with existing data.")
-
-
-def new_company(name: str) -> Company:
-    if conflict := _conflict_for(None, name):
-        raise conflict
-    company = Company(name=name, name_key=company_key(name))
-    db.session.add(company)
-    return company
+def email_conflict(email: str) -> Conflict | None:
+    if db.session.scalar(select(User.id).where(User.email == email)) is None:
+        return None
+    return Conflict("An account with this email already exists.", code="email_taken")
 
 
 def new_user(*, name: str, email: str, password: str, role: str, company: Company | None = None) -> User:
-    """Add a user to the session (the caller commits with commit_unique)."""
-    if conflict := _conflict_for(email, None):
+    """Add a user to the session; the caller commits inside conflict_if_lost(email_conflict)."""
+    if conflict := email_conflict(email):
         raise conflict
     user = User(name=name, email=email, password_hash=hash_password(password), role=role, company=company)
     db.session.add(user)
@@ -67,19 +33,20 @@ def new_user(*, name: str, email: str, password: str, role: str, company: Compan
 
 def register(data: dict) -> User:
     """Self-registration: a candidate, or a recruiter founding a company."""
-    company_name = data.get("company_name") if data["role"] == RECRUITER else None
-    if conflict := _conflict_for(data["email"], company_name):
-        raise conflict
-    company = new_company(company_name) if company_name else None
-    user = new_user(name=data["name"], email=data["email"], password=data["password"],
-                    role=data["role"], company=company)
-    commit_unique(data["email"], company_name)
+    email, company_name = data["email"], data.get("company_name")
+    # the winner of a race is committed when a loser looks again, to say which name was taken
+    with conflict_if_lost(lambda: email_conflict(email) or companies.company_conflict(company_name)):
+        company = companies.new_company(company_name) if data["role"] == RECRUITER else None
+        user = new_user(name=data["name"], email=email, password=data["password"],
+                        role=data["role"], company=company)
+        db.session.commit()
     return user
 
 
 def create_user(*, name: str, email: str, password: str, role: str, company: Company | None = None) -> User:
-    user = new_user(name=name, email=email, password=password, role=role, company=company)
-    commit_unique(email)
+    with conflict_if_lost(lambda: email_conflict(email)):
+        user = new_user(name=name, email=email, password=password, role=role, company=company)
+        db.session.commit()
     return user
 
 

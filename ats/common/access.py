@@ -7,8 +7,8 @@ from sqlalchemy import exists, or_, select
 
 from ats.errors import Forbidden, NotFound
 from ats.extensions import db
-from ats.models import (ADMIN, CANDIDATE, JOB_OPEN, RECRUITER, Application, Company, Job,
-                        Notification, User)
+from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, JOB_OPEN, RECRUITER, Application,
+                        Company, Job, Notification, User)
 
 
 def get_or_404(model, object_id: int, options=()):
@@ -21,6 +21,11 @@ def get_or_404(model, object_id: int, options=()):
 def require(allowed: bool) -> None:
     if not allowed:
         raise Forbidden()
+
+
+def has_role(user: User | None, roles) -> bool:
+    """For routes reserved to some roles: what the others are refused (403) whatever the object."""
+    return user is not None and user.role in roles
 
 
 def is_admin(user: User | None) -> bool:
@@ -170,3 +175,14 @@ def visible_applications(user: User):
     if user.company_id is not None:
         return Application.company_id == user.company_id
     return Application.candidate_id == user.id
+
+
+def active_recruiters_of(company_id: int):
+    """SQL condition for the users who act for the company on every job (and hear of every
+    application): its active recruiters."""
+    return (User.company_id == company_id) & (User.role == RECRUITER) & User.is_active
+
+
+def assignable_managers_of(company_id: int):
+    """SQL condition for the users a job of the company may name in hiring_manager_ids."""
+    return (User.company_id == company_id) & (User.role == HIRING_MANAGER) & User.is_active

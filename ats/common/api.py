@@ -12,7 +12,7 @@ from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, ValidationError
 
-from ats.common.access import require
+from ats.common.access import has_role, require
 from ats.common.schemas import MAX_ID
 from ats.errors import ValidationFailed
 
@@ -114,7 +114,7 @@ class Blueprint(flask_smorest.Blueprint):
             def guarded(*args, **kwargs):
                 g.user_id = current_user.id if current_user else None  # for the request log
                 if roles:
-                    require(current_user.role in roles)
+                    require(has_role(current_user, roles))
                 return func(*args, **kwargs)
 
             security = [{"bearerAuth": []}] + ([{}] if optional else [])

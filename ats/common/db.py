@@ -1,14 +1,33 @@
-"""Column types and helpers shared by the models."""
+"""Column types and helpers shared by the models and the services."""
 import sqlite3
+from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import TypeDecorator
+
+from ats.errors import Conflict
+from ats.extensions import db
 
 
 def utcnow() -> datetime:
     return datetime.now(timezone.utc)
+
+
+@contextmanager
+def conflict_if_lost(conflict):
+    """Around the flushes and the commit of a write a constraint guards (a unique email, one
+    application per job, no job deleted under its applications): the IntegrityError of a row
+    a concurrent request won becomes conflict, a Conflict or a function making one once the
+    winner's row can be read (None: a generic one)."""
+    try:
+        yield
+    except IntegrityError:
+        db.session.rollback()
+        error = conflict() if callable(conflict) else conflict
+        raise error or Conflict("The request conflicts with existing data.") from None
 
 
 def contains(column, text: str):

@@ -1,16 +1,37 @@
 """Companies and their staff."""
 from sqlalchemy import select
 
-from ats.auth.services import commit_unique, new_company, new_user
+from ats.auth import services as accounts
 from ats.common.access import can_manage_members, company_visible_or_404, member_or_404, require
+from ats.common.db import conflict_if_lost
 from ats.common.pagination import keyset_page
+from ats.errors import Conflict
+from ats.extensions import db
 from ats.models import Company, User
 from ats.users.services import change_account
 
 
+def company_conflict(name: str | None) -> Conflict | None:
+    """A company of that name exists (ignoring letter case and runs of spaces)."""
+    if name is None or db.session.scalar(
+            select(Company.id).where(Company.name_key == Company.key_for(name))) is None:
+        return None
+    return Conflict("A company with this name already exists.", code="company_taken")
+
+
+def new_company(name: str) -> Company:
+    """Add a company to the session; the caller commits inside conflict_if_lost(company_conflict)."""
+    if conflict := company_conflict(name):
+        raise conflict
+    company = Company(name=name, name_key=Company.key_for(name))
+    db.session.add(company)
+    return company
+
+
 def create_company(name: str) -> Company:
-    company = new_company(name)
-    commit_unique(company_name=name)
+    with conflict_if_lost(lambda: company_conflict(name)):
+        company = new_company(name)
+        db.session.commit()
     return company
 
 
@@ -27,8 +48,9 @@ def list_members(user: User, company_id: int, page: dict) -> dict:
 def add_member(user: User, company_id: int, data: dict) -> User:
     company = company_visible_or_404(company_id, user)
     require(can_manage_members(user, company))
-    member = new_user(company=company, **data)
-    commit_unique(data["email"])
+    with conflict_if_lost(lambda: accounts.email_conflict(data["email"])):
+        member = accounts.new_user(company=company, **data)
+        db.session.commit()
     return member
 
 

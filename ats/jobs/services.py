@@ -1,15 +1,14 @@
 """Job postings: listing, posting, editing, deleting."""
 from sqlalchemy import exists, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
-from ats.common.access import (can_manage_job, is_admin, job_visible_or_404, require,
-                               visible_jobs)
-from ats.common.db import contains, utcnow
+from ats.common.access import (assignable_managers_of, can_manage_job, is_admin,
+                               job_visible_or_404, require, visible_jobs)
+from ats.common.db import conflict_if_lost, contains, utcnow
 from ats.common.pagination import keyset_page
 from ats.errors import Conflict, ValidationFailed
 from ats.extensions import db
-from ats.models import HIRING_MANAGER, Application, Company, Job, User
+from ats.models import Application, Company, Job, User
 
 # the list shows only the managers' ids: no need to load whole accounts (password hashes included)
 WITH_MANAGERS = (selectinload(Job.hiring_managers).load_only(User.id),)
@@ -35,8 +34,7 @@ def get_job(user: User | None, job_id: int) -> Job:
 def _hiring_managers(company_id: int, ids: list[int]) -> list[User]:
     wanted = set(ids)
     found = db.session.scalars(select(User).where(
-        User.id.in_(wanted), User.role == HIRING_MANAGER, User.company_id == company_id,
-        User.is_active)).all()
+        User.id.in_(wanted), assignable_managers_of(company_id))).all()
     missing = wanted - {user.id for user in found}
     if missing:
         raise ValidationFailed({"hiring_manager_ids": [
@@ -84,9 +82,6 @@ def delete_job(user: User, job_id: int) -> None:
                                 code="job_has_applications")
     if db.session.scalar(select(exists().where(Application.job_id == job.id))):
         raise has_applications
-    db.session.delete(job)
-    try:
+    with conflict_if_lost(has_applications):  # an application arrived meanwhile
+        db.session.delete(job)
         db.session.commit()
-    except IntegrityError:  # an application arrived meanwhile
-        db.session.rollback()
-        raise has_applications from None

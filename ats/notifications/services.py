@@ -17,12 +17,13 @@ from rq.worker import Worker
 from sqlalchemy import insert, literal, or_, select, union, update
 from sqlalchemy.orm import joinedload
 
-from ats.common.access import (application_visible_or_404, can_resend_notification,
-                               can_see_pipeline, notification_visible_or_404, require)
+from ats.common.access import (active_recruiters_of, application_visible_or_404,
+                               can_resend_notification, can_see_pipeline,
+                               notification_visible_or_404, require)
 from ats.common.db import utcnow
 from ats.errors import Conflict
 from ats.extensions import db
-from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT, RECRUITER,
+from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT,
                         Application, ApplicationHistory, Notification, PasswordReset, User,
                         job_hiring_managers)
 from ats.models import Job as JobPosting  # the name Job is rq's here
@@ -69,8 +70,7 @@ def record_new_application(application: Application) -> list[int]:
     hiring manager assigned to the job."""
     db.session.flush()  # the application's id names the event
     # deactivated staff get no mail (and a deactivated manager is assigned to no job)
-    recruiters = select(User.id, User.email).where(
-        User.company_id == application.company_id, User.role == RECRUITER, User.is_active)
+    recruiters = select(User.id, User.email).where(active_recruiters_of(application.company_id))
     managers = select(User.id, User.email).join(
         job_hiring_managers, job_hiring_managers.c.user_id == User.id).where(
         job_hiring_managers.c.job_id == application.job_id, User.is_active)
