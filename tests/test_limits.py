@@ -243,7 +243,9 @@ def test_the_right_password_among_simultaneous_wrong_ones_frees_no_extra_guess(w
                                                PASSWORD if n == 7 else "wrong-password"))
     assert outcome[401] <= 5 and outcome[200] <= 1, outcome
     assert outcome[401] + outcome[200] + outcome[429] == 20, outcome
-    assert post_login(web, user.email, "wrong-password") == 429  # five guesses were all it got
+    # the success gave its slot back: with the guesses after the burst, five in all
+    later = [post_login(web, user.email, "wrong-password") for _ in range(6)]
+    assert outcome[401] + later.count(401) == 5 and later[-1] == 429, (outcome, later)
 
 
 # --- crafted bodies ------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_a_reset_mails_a_token_that_sets_a_new_password_and_ends_every_session(
         client, app, mailbox, candidate):
     other = login(client, candidate.email).get_json()
     response = ask_reset(client, candidate.email.upper())
-    assert response.status_code == 202 and response.get_data() == b""
+    assert response.status_code == 202 and set(response.get_json()) == {"message"}
     token = mailed_token(mailbox, candidate.email)
     with app.app_context():
         (row,) = db.session.scalars(select(PasswordReset)).all()
@@ -114,7 +114,8 @@ def test_a_reset_mails_a_token_that_sets_a_new_password_and_ends_every_session(
 
 def test_a_reset_answers_the_same_for_an_unknown_email_and_mails_nothing(client, mailbox, candidate):
     known, unknown = ask_reset(client, candidate.email), ask_reset(client, "nobody@example.com")
-    assert (known.status_code, known.get_data()) == (unknown.status_code, unknown.get_data()) == (202, b"")
+    assert known.status_code == unknown.status_code == 202
+    assert known.get_data() == unknown.get_data()
     assert len(mailbox.wait_for(1)) == 1
     time.sleep(0.2)
     assert [m["To"] for m in mailbox.messages] == [m["To"] for m in mailbox.to(candidate.email)]

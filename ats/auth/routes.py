@@ -1,10 +1,10 @@
-from flask import Response
 from flask_jwt_extended import get_current_user, get_jwt
 
 from ats.auth import blp, services
 from ats.auth.limits import login_limits, password_reset_limits, register_limits
-from ats.auth.schemas import (AccountUpdate, Credentials, PasswordChange, PasswordResetConfirm,
-                              PasswordResetRequest, Registration, TokensOut, UserOut)
+from ats.auth.schemas import (Accepted, AccountUpdate, Credentials, PasswordChange,
+                              PasswordResetConfirm, PasswordResetRequest, Registration, TokensOut,
+                              UserOut)
 
 
 @blp.post("/register")
@@ -84,13 +84,13 @@ def change_password(data):
 @blp.post("/password-reset")
 @password_reset_limits
 @blp.arguments(PasswordResetRequest)
-@blp.response(202)
+@blp.response(202, Accepted)
 @blp.errors(429)
 def request_password_reset(data):
     """Mail a single-use reset token, valid 30 minutes, if the account exists (the answer is
     the same either way)."""
     services.request_password_reset(data["email"])
-    return Response(status=202)  # no body: there is nothing to tell
+    return {"message": "If an active account has this email, a reset token is on its way."}
 
 
 @blp.post("/password-reset/confirm")

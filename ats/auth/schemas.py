@@ -53,6 +53,10 @@ class PasswordResetRequest(ma.Schema):
     email = Email(required=True)
 
 
+class Accepted(ma.Schema):
+    message = fields.String(required=True)
+
+
 class PasswordResetConfirm(ma.Schema):
     token = Str(required=True, validate=validate.Length(max=200), load_only=True)
     new_password = Str(required=True, strip=False, validate=PASSWORD, load_only=True)
