@@ -359,3 +359,36 @@ def test_each_mail_has_a_message_id_of_its_own_kept_across_attempts_and_resends(
         assert outbox.deliver(rows[0].id) == "sent"
     copies = [m["Message-ID"] for m in mailbox.wait_for(5) if recipient(m) == rows[0].recipient]
     assert copies == [refused[rows[0].recipient]] * 2
+
+
+def test_mail_to_a_user_deactivated_after_it_was_recorded_is_never_sent(app, mailbox, job, team,
+                                                                        candidate):
+    """A deactivation racing an application can leave a pending mail behind: the send refuses it."""
+    from sqlalchemy import update
+
+    from ats.models import User
+
+    with app.app_context():
+        application_id = outbox_pending_application(app, candidate, job)
+        db.session.execute(update(User).where(User.id == team["recruiter2"].id).values(is_active=False))
+        db.session.commit()
+        (row,) = db.session.scalars(select(Notification).where(
+            Notification.recipient_id == team["recruiter2"].id)).all()
+        assert outbox.deliver(row.id) == "failed"
+    assert not mailbox.to(team["recruiter2"].email)
+    (row,) = notifications(app, recipient_id=team["recruiter2"].id)
+    assert row.status == "failed" and "recipient deactivated" in row.last_error
+    assert row.application_id == application_id
+
+
+def outbox_pending_application(app, candidate, job) -> int:
+    """An application whose mails are recorded but not yet sent, as a queue would hold them."""
+    from ats.models import Application, ApplicationHistory, Job, User
+
+    job_row, user = db.session.get(Job, job["id"]), db.session.get(User, candidate.id)
+    application = Application(job=job_row, company_id=job_row.company_id, candidate=user)
+    db.session.add(application)
+    db.session.add(ApplicationHistory(application=application, to_stage="applied", changed_by_id=user.id))
+    outbox.record_new_application(application)
+    db.session.commit()
+    return application.id

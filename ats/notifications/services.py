@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED, PASSWORD_RESET = (
     "application_received", "new_application", "stage_changed", "password_reset")
 TASK = "ats.notifications.tasks.send_notification"
+RECIPIENT_DEACTIVATED = "recipient deactivated"
 # statuses that promise a run on their own; "queued" and "started" are checked further
 TRUSTED_JOB = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
@@ -99,6 +100,16 @@ def record_password_reset(user: User, reset: PasswordReset) -> list[int]:
     return _insert([{"password_reset_id": reset.id, "kind": PASSWORD_RESET, "recipient_id": user.id,
                      "recipient": user.email, "request_id": current_request_id(),
                      "dedupe_key": f"{PASSWORD_RESET}:{reset.id}:{user.id}"}])
+
+
+def fail_pending_to(user_id: int) -> None:
+    """In the caller's transaction (a deactivation): the mail still pending to the user
+    fails, and is never sent."""
+    db.session.execute(
+        update(Notification)
+        .where(Notification.recipient_id == user_id, Notification.status == NOTIFICATION_PENDING)
+        .values(status=NOTIFICATION_FAILED, last_error=RECIPIENT_DEACTIVATED, claimed_until=None)
+        .execution_options(synchronize_session=False))
 
 
 # --- handing over (after the commit) -----------------------------------------------------
@@ -246,12 +257,15 @@ def _trace(notification: Notification) -> dict:
 def _message_for(notification_id: int):
     """The mail and its trace, built from one query (not one per relation it names)."""
     application = joinedload(Notification.application)
-    notification, recipient_name = db.session.execute(
-        select(Notification, User.name).join(User, User.id == Notification.recipient_id)
+    notification, recipient_name, recipient_active = db.session.execute(
+        select(Notification, User.name, User.is_active).join(User, User.id == Notification.recipient_id)
         .where(Notification.id == notification_id).options(
             application.joinedload(Application.job).joinedload(JobPosting.company),
             application.joinedload(Application.candidate),
             joinedload(Notification.history), joinedload(Notification.password_reset))).one()
+    if not recipient_active:  # deactivated since the mail was recorded (or resent): never
+        db.session.rollback()
+        raise UndeliverableAddress(RECIPIENT_DEACTIVATED)
     message, trace = build_message(notification, recipient_name), _trace(notification)
     db.session.rollback()  # end the read: no transaction stays open while SMTP talks
     return message, trace

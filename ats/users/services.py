@@ -13,10 +13,9 @@ from ats.common.db import contains, utcnow
 from ats.common.pagination import keyset_page
 from ats.errors import Conflict, NotFound, ValidationFailed
 from ats.extensions import db
-from ats.models import (HIRING_MANAGER, NOTIFICATION_FAILED, NOTIFICATION_PENDING, RECRUITER,
-                        Company, Job, Notification, User, job_hiring_managers)
+from ats.models import HIRING_MANAGER, RECRUITER, Company, Job, User, job_hiring_managers
+from ats.notifications import services as outbox
 
-RECIPIENT_DEACTIVATED = "recipient deactivated"
 
 
 def list_users(args: dict) -> dict:
@@ -93,14 +92,6 @@ def _leave_jobs(user_id: int) -> None:
     db.session.execute(delete(job_hiring_managers).where(job_hiring_managers.c.user_id == user_id))
 
 
-def _fail_pending_mail(user_id: int) -> None:
-    db.session.execute(
-        update(Notification)
-        .where(Notification.recipient_id == user_id, Notification.status == NOTIFICATION_PENDING)
-        .values(status=NOTIFICATION_FAILED, last_error=RECIPIENT_DEACTIVATED, claimed_until=None)
-        .execution_options(synchronize_session=False))
-
-
 def change_account(user: User, *, role: str | None = None, is_active: bool | None = None) -> User:
     """Set a member's role and an account's state, with all that follows, in one transaction.
 
@@ -129,7 +120,7 @@ def change_account(user: User, *, role: str | None = None, is_active: bool | Non
     if was_manager and not (active and role == HIRING_MANAGER):
         _leave_jobs(user.id)
     if deactivating:
-        _fail_pending_mail(user.id)
+        outbox.fail_pending_to(user.id)
         sessions.end_all(user.id, sessions.DEACTIVATED)  # commits it all, in one transaction
     else:
         db.session.commit()
