@@ -1,4 +1,7 @@
 """Assertions and look-ups shared by the tests."""
+import threading
+from collections import Counter
+
 from sqlalchemy import func, select
 
 from ats.extensions import db
@@ -40,3 +43,31 @@ def error_code(response) -> str | None:
     assert set(error) == {"code", "message", "details"}, body
     assert isinstance(error["message"], str) and isinstance(error["details"], dict), body
     return error["code"]
+
+
+def at_once(n: int, call) -> Counter:
+    """Run call(i) for i in range(n), each in a thread of its own, released together by a
+    barrier -> Counter of what they returned. A thread's failure fails the caller."""
+    barrier = threading.Barrier(n)
+    results, failures = [None] * n, []
+
+    def run(i):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = call(i)
+        except BaseException as exc:  # surfaced below: a thread's assert must fail the test
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not any(thread.is_alive() for thread in threads), "a request hung"
+    assert not failures, failures
+    return Counter(results)
+
+
+def answer(response) -> tuple[int, str | None]:
+    """A response as (status, error code or None): what a race's outcome counts."""
+    return response.status_code, error_code(response)

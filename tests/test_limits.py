@@ -9,12 +9,10 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 import urllib.error
 import urllib.request
 import uuid
-from collections import Counter
 
 import pytest
 import redis
@@ -24,7 +22,7 @@ from ats.extensions import limiter
 from ats.models import User
 from ats.observability import JsonFormatter
 from tests.conftest import PASSWORD
-from tests.helpers import assert_error, count, error_code
+from tests.helpers import assert_error, at_once, count, error_code
 from tests.mailbox import free_port
 from tests.processes import ROOT
 
@@ -71,28 +69,6 @@ def assert_rate_limited(response):
 
 def fallback_warnings(records) -> list:
     return [r for r in records if r.name == "flask-limiter" and "falling back" in r.getMessage()]
-
-
-def at_once(n, send):
-    """Run send(i) in n threads released together -> Counter of what each returned."""
-    barrier = threading.Barrier(n)
-    results, failures = [None] * n, []
-
-    def run(i):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = send(i)
-        except BaseException as exc:  # surfaced below
-            failures.append(exc)
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not failures, failures
-    return Counter(results)
 
 
 # --- Redis stopped or hung -------------------------------------------------------------------

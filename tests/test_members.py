@@ -1,8 +1,6 @@
 """PATCH /api/companies/{id}/members/{user_id}: role changes, deactivation and everything it
 takes with it (sessions, logins, job assignments, mail), reactivation, and the company's last
 active recruiter, also when two changes race (threads, on SQLite and PostgreSQL)."""
-import threading
-from collections import Counter
 
 import pytest
 from sqlalchemy import select
@@ -11,7 +9,7 @@ from ats.extensions import db
 from ats.models import (HIRING_MANAGER, RECRUITER, AuthSession, Job, Notification, User,
                         job_hiring_managers)
 from tests.conftest import PASSWORD
-from tests.helpers import assert_error, assert_invalid, error_code
+from tests.helpers import answer, assert_error, assert_invalid, at_once
 
 DEACTIVATED = "recipient deactivated"
 
@@ -325,26 +323,7 @@ THREADS = 6
 def race(app, requests):
     """Send each (actor, company_id, user_id, body) from its own thread at once ->
     Counter of (status, error code)."""
-    barrier = threading.Barrier(len(requests))
-    results, failures = [None] * len(requests), []
-
-    def send(n, actor, company_id, user_id, body):
-        try:
-            client = app.test_client()
-            barrier.wait(timeout=30)
-            response = patch_member(client, actor, company_id, user_id, body)
-            results[n] = (response.status_code, error_code(response))
-        except BaseException as exc:  # a thread's failure must fail the test
-            failures.append(exc)
-
-    threads = [threading.Thread(target=send, args=(n, *request)) for n, request in enumerate(requests)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not failures, failures
-    return Counter(results)
+    return at_once(len(requests), lambda n: answer(patch_member(app.test_client(), *requests[n])))
 
 
 def active_recruiters(app, company_id) -> set[int]:

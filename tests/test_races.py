@@ -3,43 +3,22 @@
 Each thread drives its own test client (its own app context, session and connection);
 a barrier releases them together.
 """
-import threading
-from collections import Counter
-
 import pytest
 from sqlalchemy import select
 
 from ats.extensions import db
 from ats.models import Application, ApplicationHistory, Company, User
 from tests.conftest import PASSWORD
-from tests.helpers import count, error_code
+from tests.helpers import answer, at_once, count
 
 THREADS = 8
 
 
 def race(app, send):
-    """Run send(client, n) in THREADS threads at once -> [(status, error code or None), ...]."""
-    barrier = threading.Barrier(THREADS)
-    results, failures = [None] * THREADS, []
-
-    def worker(n):
-        try:
-            client = app.test_client()
-            barrier.wait(timeout=30)
-            response = send(client, n)
-            results[n] = (response.status_code, error_code(response))
-        except BaseException as exc:  # surfaced below: a thread's assert must fail the test
-            failures.append(exc)
-
-    threads = [threading.Thread(target=worker, args=(n,)) for n in range(THREADS)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads), "a request hung"
-    assert not failures, failures
-    assert all(status < 500 for status, _ in results), results
-    return Counter(results)
+    """Run send(client, n) in THREADS threads at once -> Counter of (status, error code)."""
+    outcome = at_once(THREADS, lambda n: answer(send(app.test_client(), n)))
+    assert all(status < 500 for status, _ in outcome), outcome
+    return outcome
 
 
 @pytest.fixture

@@ -1,14 +1,12 @@
 """Sessions: every login starts one; refresh tokens rotate; a replayed one ends its session;
 logout ends one session and logout-all every session of the caller."""
-import threading
-
 import jwt as pyjwt
 from sqlalchemy import select
 
 from ats.extensions import db
 from ats.models import AuthSession
 from tests.conftest import PASSWORD
-from tests.helpers import assert_error
+from tests.helpers import assert_error, at_once
 
 
 def login(client, email):
@@ -83,18 +81,7 @@ def test_a_replayed_refresh_token_ends_its_whole_session(client, app, candidate)
 def test_two_refreshes_racing_with_one_token_end_the_session(client, app, candidate):
     """Both present the same token at once: one rotates it, the other is a replay."""
     tokens = login(client, candidate.email)
-    statuses, barrier = [], threading.Barrier(2)
-
-    def attempt():
-        with app.test_client() as own_client:
-            barrier.wait()
-            statuses.append(refresh(own_client, tokens["refresh_token"]).status_code)
-
-    threads = [threading.Thread(target=attempt) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    statuses = at_once(2, lambda _: refresh(app.test_client(), tokens["refresh_token"]).status_code)
     assert 401 in statuses and set(statuses) <= {200, 401}
     assert not works(client, tokens["access_token"])  # whoever won, the session is over
 

@@ -72,31 +72,33 @@ def counted_when(*statuses: int):
     return decorator
 
 
+def _per_email(setting: str, scope: str):
+    """The limit of config[setting] per posted email (a body without one is left to the parser)."""
+    return limiter.limit(lambda: current_app.config[setting], key_func=_email_key,
+                         exempt_when=lambda: _body_email() is None, scope=scope)
+
+
+def _per_address(setting: str, scope: str):
+    return limiter.limit(lambda: current_app.config[setting], key_func=get_remote_address,
+                         scope=scope)
+
+
 def login_limits(view):
     """5 failed logins per email in 15 minutes, 20 per client address in a minute (settings)."""
-    per_email = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_EMAIL"],
-                              key_func=_email_key, exempt_when=lambda: _body_email() is None,
-                              scope="login-email")
-    per_address = limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_ADDRESS"],
-                                key_func=get_remote_address, scope="login-address")
-    return counted_when(401)(per_email(per_address(view)))
+    limited = _per_email("LOGIN_LIMIT_PER_EMAIL", "login-email")(
+        _per_address("LOGIN_LIMIT_PER_ADDRESS", "login-address")(view))
+    return counted_when(401)(limited)
 
 
 def register_limits(view):
     """10 sign-ups per client address in an hour (REGISTER_LIMIT_PER_ADDRESS)."""
-    per_address = limiter.limit(lambda: current_app.config["REGISTER_LIMIT_PER_ADDRESS"],
-                                key_func=get_remote_address, scope="register-address")
-    return counted_when(201)(per_address(view))
+    return counted_when(201)(_per_address("REGISTER_LIMIT_PER_ADDRESS", "register-address")(view))
 
 
 def password_reset_limits(view):
     """3 reset requests per email and 10 per client address in an hour; every request counts."""
-    per_email = limiter.limit(lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_EMAIL"],
-                              key_func=_email_key, exempt_when=lambda: _body_email() is None,
-                              scope="reset-email")
-    per_address = limiter.limit(lambda: current_app.config["PASSWORD_RESET_LIMIT_PER_ADDRESS"],
-                                key_func=get_remote_address, scope="reset-address")
-    return per_email(per_address(view))
+    return _per_email("PASSWORD_RESET_LIMIT_PER_EMAIL", "reset-email")(
+        _per_address("PASSWORD_RESET_LIMIT_PER_ADDRESS", "reset-address")(view))
 
 
 # --- the per-email login limit, from services that check a password outside a login -----
