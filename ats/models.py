@@ -167,6 +167,23 @@ class ApplicationHistory(db.Model):
     changed_by: Mapped[User] = relationship()
 
 
+class Comment(db.Model):
+    """A staff note on an application: internal, never shown to its candidate."""
+
+    __tablename__ = "comments"
+    __table_args__ = (Index("ix_comments_application_id_id", "application_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    author_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    application: Mapped[Application] = relationship()
+    author: Mapped[User] = relationship()
+
+
 class AuthSession(db.Model):
     """One login. Its tokens carry its id (`sid`), so ending it revokes all of them at once;
     refresh tokens rotate, and only the newest one (refresh_jti) may be spent."""

@@ -35,6 +35,7 @@ from ats.auth import services as accounts
 from ats.common import reset_tokens
 from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, AuthSession, Job as JobRow,
                         Notification, PasswordReset, User)
+from ats.models import Comment as CommentRow
 from tests.conftest import PASSWORD
 from tests.helpers import error_code
 
@@ -59,6 +60,9 @@ from tests.helpers import error_code
 # Users as objects: member (A's or B's unassigned hiring manager), applicant (C1 as the
 # applicant of A, C2 of B: "own" is that candidate); self: the caller's own account (the
 # anonymous caller names C1's); profile: PATCH /api/auth/me with a profile field.
+# comment: a comment on the open application of A or B, one by its rec1 and one by its hm; for
+# a comment, "own" is its author, and the application's candidate falls in "cand" (comments
+# are internal: the candidate sees none, so cannot tell theirs from another's).
 # A cell is a status, with the error code of a 409 after a colon (CONFLICTS below).
 MATRIX_TABLE = """
 method path                                             object                 anon admin        rec          hm  hm_u f_rec f_hm own         cand
@@ -118,6 +122,12 @@ GET    /api/applications/{application_id}/history       application            4
 GET    /api/applications/{application_id}/history       closed_job_application 401  200          200          200 200  404   404  200         404
 GET    /api/applications/{application_id}/notifications application            401  200          200          200 200  404   404  403         404
 GET    /api/applications/{application_id}/notifications closed_job_application 401  200          200          200 200  404   404  403         404
+POST   /api/applications/{application_id}/comments      application            401  201          201          201 201  404   404  403         404
+POST   /api/applications/{application_id}/comments      closed_job_application 401  201          201          201 201  404   404  403         404
+GET    /api/applications/{application_id}/comments      application            401  200          200          200 200  404   404  403         404
+GET    /api/applications/{application_id}/comments      closed_job_application 401  200          200          200 200  404   404  403         404
+PATCH  /api/comments/{comment_id}                       comment                401  403          403          403 403  404   404  200         404
+DELETE /api/comments/{comment_id}                       comment                401  204          403          403 403  404   404  204         404
 POST   /api/notifications/{notification_id}/resend      notification           401  202          202          403 403  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      closed_notification    401  202          202          403 403  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      sent_notification      401  409:sent    409:sent     403 403  404   404  404         404
@@ -243,6 +253,25 @@ class Account:
 
 
 @dataclass(eq=False)
+class Comment:
+    """A comment on an application, by one of its company's staff."""
+
+    key: str
+    id: int
+    application: Application
+    author: str  # the author's key
+    body: str
+
+    @property
+    def company(self) -> str:
+        return self.application.company
+
+    @property
+    def job(self) -> Job:
+        return self.application.job
+
+
+@dataclass(eq=False)
 class Mail:
     """A notification row of an application."""
 
@@ -269,6 +298,7 @@ class World:
         self.client, self.app = client, app
         self.people = {"anon": Person("anon")}
         self.companies, self.jobs, self.applications, self.mails = {}, {}, {}, {}
+        self.comments = {}
         self.copies, self.accounts = 0, {}
         admin = self._person(make_user, "admin", ADMIN)
         for letter in "AB":
@@ -287,6 +317,11 @@ class World:
         # Moves with notes: staff see the notes; the candidate sees who moved, not the note.
         self.move(self.applications["A.open.C1"], "A.rec1", "screening")
         self.move(self.applications["B.open.C2"], "B.hm", "screening")
+        # Comments are for the staff: no candidate may meet their bodies anywhere.
+        for letter in "AB":
+            for author in ("rec1", "hm"):
+                self.comment(self.applications[f"{letter}.open.C{'1' if letter == 'A' else '2'}"],
+                             f"{letter}.{author}")
         for application in list(self.applications.values()):
             if ".closed." in application.key:
                 self.mail(application, "closed_notification")
@@ -343,6 +378,15 @@ class World:
                   {"stage": stage, "note": note}, 200)
         application.history.append((stage, mover, note))
 
+    def comment(self, application, author) -> Comment:
+        body = marker(f"Comment {application.key} by {author}")
+        comment_id = self.call(self.people[author], "POST",
+                               f"/api/applications/{application.id}/comments", {"body": body}, 201)["id"]
+        comment = Comment(f"{application.key}.comment{len(self.comments) + 1}", comment_id,
+                          application, author, body)
+        self.comments[comment.key] = comment
+        return comment
+
     def mail(self, application, group) -> Mail:
         """The candidate's confirmation, failed (as after a 550), or a staff mail as sent."""
         kind = "new_application" if group == "sent_notification" else "application_received"
@@ -362,6 +406,8 @@ class World:
         """A new job, application or notification standing to every actor as obj does."""
         if isinstance(obj, Mail):
             return self.mail(self.fresh_copy(obj.application), obj.group)
+        if isinstance(obj, Comment):
+            return self.comment(obj.application, obj.author)
         if isinstance(obj, Account):
             return self.copy_account(obj)
         self.copies += 1
@@ -402,6 +448,9 @@ class World:
             return self.accounts[kind]
         if kind == "company":
             return list(self.companies.values())
+        if kind == "comment":
+            return [c for c in self.comments.values() if c.application.key.endswith(".open.C1")
+                    or c.application.key.endswith(".open.C2")][:4]
         if kind == "any_job":
             return list(self.jobs.values())
         if kind.endswith("_job"):
@@ -428,6 +477,8 @@ def relation(person: Person, obj) -> str:
         return "anon"
     if person.role == ADMIN:
         return "admin"
+    if isinstance(obj, Comment) and person.key == obj.author:
+        return "own"
     if person.role == CANDIDATE:
         applicants = {obj.applicant} if isinstance(obj, Job) else (
             {obj.candidate} if isinstance(obj, (Application, Mail, Account)) else set())
@@ -478,7 +529,8 @@ def all_markers(world) -> set[str]:
             | {text for j in world.jobs.values() for text in (j.title, j.description)}
             | {a.cover_letter for a in world.applications.values()}
             | {note for a in world.applications.values() for _, _, note in a.history if note}
-            | {text for p in people for text in profile_markers(p)})
+            | {text for p in people for text in profile_markers(p)}
+            | {c.body for c in world.comments.values()})
 
 
 def markers_seen_by(world, person) -> set[str]:
@@ -497,6 +549,8 @@ def markers_seen_by(world, person) -> set[str]:
         if person.company:  # notifications name the candidate's address
             seen.add(world.people[application.candidate].email)
             seen |= profile_markers(world.people[application.candidate])  # the candidate card
+    if person.company:  # comments: the company's staff only, never a candidate
+        seen |= {c.body for c in world.comments.values() if c.company == person.company}
     if person.company:
         seen.add(world.companies[person.company].name)
         seen |= {text for p in world.people.values() if p.company == person.company
@@ -588,6 +642,9 @@ BODIES = {
         {"hiring_manager_ids": [w.foreign_manager(o.company).id]} if v == "foreign_hm"
         else {"location": "Remote"}),
     "POST /api/jobs/{job_id}/applications": lambda w, p, o, v: {"cover_letter": "Hello."},
+    "POST /api/applications/{application_id}/comments": lambda w, p, o, v: {
+        "body": "A new comment.\nOn two lines."},
+    "PATCH /api/comments/{comment_id}": lambda w, p, o, v: {"body": "Edited."},
     "PATCH /api/applications/{application_id}/stage": lambda w, p, o, v: {
         "stage": "rejected", "note": "Not this time."},  # legal from every world stage
     # the caller's own values again: the world stays as it is
@@ -710,13 +767,23 @@ CONTENT = {
         [(e["to_stage"], e["changed_by"]["id"], e["note"]) for e in r.get_json()["items"]]),
     "GET /api/applications/{application_id}/notifications": lambda w, p, o, sent, r: (
         rows_in_db(w, Notification, Notification.application_id == o.id), ids_of(r.get_json())),
+    "POST /api/applications/{application_id}/comments": lambda w, p, o, sent, r: (
+        (o.id, p.id, sent["body"]),
+        (r.get_json()["application_id"], r.get_json()["author"]["id"], r.get_json()["body"])),
+    "GET /api/applications/{application_id}/comments": lambda w, p, o, sent, r: (
+        rows_in_db(w, CommentRow, CommentRow.application_id == o.id), ids_of(r.get_json())),
+    "PATCH /api/comments/{comment_id}": lambda w, p, o, sent, r: (
+        (o.id, "Edited.", {o.id}), (r.get_json()["id"], r.get_json()["body"], rows_in_db(
+            w, CommentRow, CommentRow.id == o.id, CommentRow.body == "Edited."))),
+    "DELETE /api/comments/{comment_id}": lambda w, p, o, sent, r: (
+        set(), rows_in_db(w, CommentRow, CommentRow.id == o.id)),
     # back to pending, and (no Redis here) delivered inline before the answer
     "POST /api/notifications/{notification_id}/resend": lambda w, p, o, sent, r: (
         (o.id, {o.id}), (r.get_json()["id"], rows_in_db(
             w, Notification, Notification.id == o.id, Notification.status == "sent"))),
 }
 LISTS = {"GET /api/jobs", "GET /api/applications", "GET /api/companies/{company_id}/members",
-         "GET /api/users",
+         "GET /api/users", "GET /api/applications/{application_id}/comments",
          "GET /api/jobs/{job_id}/applications"}
 
 
@@ -739,7 +806,7 @@ def run_case(world, row, person, obj) -> list[str]:
     if expected is None:
         return [f"{label}: MATRIX has no expectation for {column}"]
     write = row.method != "GET"
-    if write and expected.status < 300 and isinstance(obj, (Job, Application, Mail, Account)):
+    if write and expected.status < 300 and isinstance(obj, (Job, Application, Mail, Account, Comment)):
         obj = world.fresh_copy(obj)
     url, headers, body = build_request(world, row, person, obj)
     if row.route in LISTS:

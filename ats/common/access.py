@@ -8,7 +8,7 @@ from sqlalchemy import exists, or_, select
 from ats.errors import Forbidden, NotFound
 from ats.extensions import db
 from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, JOB_OPEN, RECRUITER, Application,
-                        Company, Job, Notification, User)
+                        Comment, Company, Job, Notification, User)
 
 
 def get_or_404(model, object_id: int, options=()):
@@ -134,6 +134,29 @@ def can_move_application(user: User, application: Application) -> bool:
 def can_see_pipeline(user: User, company_id: int) -> bool:
     """Staff read every application of their company; candidates only their own."""
     return is_staff_or_admin(user, company_id)
+
+
+# --- comments --------------------------------------------------------------------------
+
+def can_see_comments(user: User, application: Application) -> bool:
+    """Its company's staff and admins: comments are internal, never for its candidate."""
+    return is_staff_or_admin(user, application.company_id)
+
+
+def comment_visible_or_404(comment_id: int, user: User, options=()) -> Comment:
+    """The candidate of the application included: a comment they may not read is not there."""
+    comment = db.session.get(Comment, comment_id, options=options)
+    if comment is None or not can_see_comments(user, comment.application):
+        raise NotFound(f"Comment {comment_id} not found.")
+    return comment
+
+
+def can_edit_comment(user: User, comment: Comment) -> bool:
+    return comment.author_id == user.id
+
+
+def can_delete_comment(user: User, comment: Comment) -> bool:
+    return comment.author_id == user.id or is_admin(user)
 
 
 # --- notifications -----------------------------------------------------------------------

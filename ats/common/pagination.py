@@ -1,4 +1,4 @@
-"""Keyset pagination: newest first by id, with a signed, opaque cursor."""
+"""Keyset pagination by id (newest first, or oldest first), with a signed, opaque cursor."""
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
 
@@ -20,14 +20,17 @@ def _decode(cursor: str) -> int:
     return last_id
 
 
-def keyset_page(stmt, id_column, limit: int, cursor: str | None = None, options=()) -> dict:
-    """One page of stmt's rows, newest first, as {items, next_cursor}.
+def keyset_page(stmt, id_column, limit: int, cursor: str | None = None, options=(),
+                ascending: bool = False) -> dict:
+    """One page of stmt's rows, newest first (oldest first if ascending), as {items, next_cursor}.
 
     One query whatever the page size: the caller passes eager-load options for related rows.
     """
     if cursor:
-        stmt = stmt.where(id_column < _decode(cursor))
-    stmt = stmt.order_by(id_column.desc()).limit(limit + 1).options(*options)
+        last_id = _decode(cursor)
+        stmt = stmt.where(id_column > last_id if ascending else id_column < last_id)
+    order = id_column.asc() if ascending else id_column.desc()
+    stmt = stmt.order_by(order).limit(limit + 1).options(*options)
     rows = db.session.scalars(stmt).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
