@@ -82,5 +82,7 @@ def seed() -> list[tuple[str, str]]:
                 continue
             application = applications.apply(candidate, job.id, {"cover_letter": f"Hello from {name}."})
             for stage in JOURNEYS[(n + k) % len(JOURNEYS)]:
-                applications.change_stage(recruiter, application.id, stage, f"Moved to {stage}.")
+                reasons = workflow.REASONS.get(stage)  # a rejection needs one
+                applications.change_stage(recruiter, application.id, stage, f"Moved to {stage}.",
+                                          reason=reasons.catalogue[0] if reasons else None)
     return logins

@@ -53,9 +53,10 @@ from tests.helpers import error_code
 # application on an open or a closed job); notification, closed_notification (the failed
 # confirmation mail to the candidate of either application), sent_notification (a mail to a
 # recruiter about the open one, sent). "+foreign_hm": the body names the other company's
-# hiring manager in hiring_manager_ids. own_password / wrong_password: a login to the caller's
-# own account (the anonymous caller knows C1's; for a password change, the current password
-# given); refresh_token / access_token: the token sent; reset_token / wrong_token: a reset
+# hiring manager in hiring_manager_ids. "+withdrawal": a stage change to withdrawn (the
+# candidate's only move; the plain rows reject, with a reason). own_password /
+# wrong_password: a login to the caller's own account (the anonymous caller knows C1's; for
+# a password change, the current password given); refresh_token / access_token: the token sent; reset_token / wrong_token: a reset
 # token just asked for the caller's own account (the anonymous caller's: C1's), or a made-up one.
 # Users as objects: member (A's or B's unassigned hiring manager), applicant (C1 as the
 # applicant of A, C2 of B: "own" is that candidate); self: the caller's own account (the
@@ -118,6 +119,8 @@ GET    /api/applications/{application_id}               application            4
 GET    /api/applications/{application_id}               closed_job_application 401  200          200          200 200  404   404  200         404
 PATCH  /api/applications/{application_id}/stage         application            401  200          200          200 403  404   404  403         404
 PATCH  /api/applications/{application_id}/stage         closed_job_application 401  200          200          200 403  404   404  403         404
+PATCH  /api/applications/{application_id}/stage         application+withdrawal 401  403          403          403 403  404   404  200         404
+PATCH  /api/applications/{application_id}/stage         closed_job_application+withdrawal 401  403 403     403 403  404   404  200         404
 GET    /api/applications/{application_id}/history       application            401  200          200          200 200  404   404  200         404
 GET    /api/applications/{application_id}/history       closed_job_application 401  200          200          200 200  404   404  200         404
 GET    /api/applications/{application_id}/notifications application            401  200          200          200 200  404   404  403         404
@@ -645,8 +648,9 @@ BODIES = {
     "POST /api/applications/{application_id}/comments": lambda w, p, o, v: {
         "body": "A new comment.\nOn two lines."},
     "PATCH /api/comments/{comment_id}": lambda w, p, o, v: {"body": "Edited."},
-    "PATCH /api/applications/{application_id}/stage": lambda w, p, o, v: {
-        "stage": "rejected", "note": "Not this time."},  # legal from every world stage
+    "PATCH /api/applications/{application_id}/stage": lambda w, p, o, v: (
+        {"stage": "withdrawn", "reason": "timing"} if v == "withdrawal"  # the candidate's move
+        else {"stage": "rejected", "reason": "other", "note": "Not this time."}),  # legal from every world stage
     # the caller's own values again: the world stays as it is
     "PATCH /api/auth/me": lambda w, p, o, v: (
         {"headline": (p.profile or {}).get("headline", "A headline")} if v == "profile"
@@ -761,7 +765,7 @@ CONTENT = {
         ids_of(r.get_json())),
     "GET /api/applications/{application_id}": lambda w, p, o, sent, r: (o.id, r.get_json()["id"]),
     "PATCH /api/applications/{application_id}/stage": lambda w, p, o, sent, r: (
-        (o.id, "rejected"), (r.get_json()["id"], r.get_json()["stage"])),
+        (o.id, sent["stage"]), (r.get_json()["id"], r.get_json()["stage"])),
     "GET /api/applications/{application_id}/history": lambda w, p, o, sent, r: (
         history_as_seen(w, p, o),
         [(e["to_stage"], e["changed_by"]["id"], e["note"]) for e in r.get_json()["items"]]),

@@ -37,9 +37,9 @@ def application(make_application, candidate, job):
 
 @pytest.fixture
 def move(client):
-    """move(user, application, stage, note=None) -> response of PATCH .../stage."""
-    def do(user, application_id, stage, note=None):
-        body = {"stage": stage, **({"note": note} if note is not None else {})}
+    """move(user, application, stage, note=None, **body) -> response of PATCH .../stage."""
+    def do(user, application_id, stage, note=None, **fields):
+        body = {"stage": stage, **({"note": note} if note is not None else {}), **fields}
         return client.patch(f"/api/applications/{application_id}/stage", json=body,
                             headers=user.headers)
     return do
@@ -204,7 +204,7 @@ def test_staff_list_a_jobs_applications(client, request, two_companies, who):
 
 
 def test_job_applications_filter_by_stage(client, recruiter, move, two_companies):
-    move(recruiter, two_companies["mine_own"], "rejected")
+    move(recruiter, two_companies["mine_own"], "rejected", reason="position_filled")
     url = f"/api/jobs/{two_companies['own_job']}/applications"
     assert ids(client.get(f"{url}?stage=REJECTED", headers=recruiter.headers)) == [two_companies["mine_own"]]
     assert ids(client.get(f"{url}?stage=applied", headers=recruiter.headers)) == [two_companies["theirs_own"]]
@@ -278,7 +278,7 @@ def test_recruiter_walks_the_whole_pipeline(client, app, recruiter, candidate, a
 @pytest.mark.parametrize("stage", OPEN_STAGES)
 def test_rejected_from_every_open_stage(app, recruiter, application, move, stage):
     advance(app, application["id"], stage)
-    response = move(recruiter, application["id"], "rejected")
+    response = move(recruiter, application["id"], "rejected", reason="skills_mismatch")
     assert response.status_code == 200 and response.get_json()["stage"] == "rejected"
     assert stored_stage(app, application["id"]) == "rejected"
     assert history_rows(app, application["id"])[-1] == (stage, "rejected", recruiter.id)
@@ -306,10 +306,12 @@ def test_stage_change_moves_updated_at(client, app, recruiter, application, move
 def test_moves_outside_the_table_are_conflicts(app, recruiter, application, move, from_stage, to_stage):
     advance(app, application["id"], from_stage)
     history_before = history_rows(app, application["id"])
-    response = move(recruiter, application["id"], to_stage)
+    response = move(recruiter, application["id"], to_stage,
+                    **({"reason": "other"} if to_stage == "rejected" else {}))
     assert_error(response, 409, "invalid_transition")
+    # the recruiter's own moves from there: never the candidate's withdrawal
     assert response.get_json()["error"]["details"] == {
-        "from": from_stage, "to": to_stage, "allowed": list(workflow.TRANSITIONS[from_stage])}
+        "from": from_stage, "to": to_stage, "allowed": list(workflow.allowed_moves(from_stage, "recruiter"))}
     assert stored_stage(app, application["id"]) == from_stage
     assert history_rows(app, application["id"]) == history_before
 
@@ -341,7 +343,7 @@ def test_assigned_hiring_manager_moves(app, hiring_manager, application, move):
 
 
 def test_admin_moves(app, admin, application, move):
-    assert move(admin, application["id"], "rejected").status_code == 200
+    assert move(admin, application["id"], "rejected", reason="other").status_code == 200
     assert history_rows(app, application["id"])[-1] == ("applied", "rejected", admin.id)
 
 
@@ -391,7 +393,8 @@ def test_history_is_oldest_first_with_who_and_when(client, app, recruiter, hirin
     assert [i["id"] for i in items] == sorted(i["id"] for i in items)
     times = [datetime.fromisoformat(i["changed_at"]) for i in items]
     assert times == sorted(times) and all(t.utcoffset().total_seconds() == 0 for t in times)
-    assert set(items[0]) == {"id", "from_stage", "to_stage", "changed_by", "changed_at", "note"}
+    assert set(items[0]) == {"id", "from_stage", "to_stage", "changed_by", "changed_at", "note",
+                             "reason"}
 
 
 @pytest.mark.parametrize("who, sees_note", [

@@ -44,7 +44,8 @@ def test_competing_final_moves_one_wins(app, recruiter, application):
         db.session.commit()
     url = f"/api/applications/{application['id']}/stage"
     outcome = race(app, lambda client, n: client.patch(
-        url, json={"stage": "hired" if n % 2 else "rejected"}, headers=recruiter.headers))
+        url, json={"stage": "hired"} if n % 2 else {"stage": "rejected", "reason": "position_filled"},
+        headers=recruiter.headers))
     assert outcome == {(200, None): 1, (409, "invalid_transition"): THREADS - 1}
     with app.app_context():
         rows = db.session.scalars(select(ApplicationHistory).where(

@@ -17,6 +17,6 @@ def test_hiring_flow(client, recruiter, candidate, make_job, make_application):
         ("interview", "offer"), ("offer", "hired")]
     assert all(i["note"] is None for i in items)
     response = client.patch(f"/api/applications/{application['id']}/stage",
-                            json={"stage": "rejected"}, headers=recruiter.headers)
+                            json={"stage": "rejected", "reason": "other"}, headers=recruiter.headers)
     assert response.status_code == 409 and error_code(response) == "invalid_transition"
     assert response.get_json()["error"]["details"] == {"from": "hired", "to": "rejected", "allowed": []}

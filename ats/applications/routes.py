@@ -3,6 +3,7 @@ from flask_jwt_extended import get_current_user
 from ats.applications import blp, services
 from ats.applications.schemas import (ApplicationIn, ApplicationOut, ApplicationQuery, HistoryOut,
                                       StageChange, StageQuery)
+from ats.common.etags import ETAG_HEADER, NOT_MODIFIED, etagged
 from ats.common.schemas import page_of
 from ats.models import CANDIDATE
 from ats.notifications import services as outbox
@@ -41,8 +42,10 @@ def list_applications(args):
 
 
 @blp.get("/applications/<id:application_id>")
+@etagged
 @blp.auth()
-@blp.response(200, ApplicationOut)
+@blp.response(200, ApplicationOut, headers=ETAG_HEADER)
+@blp.alt_response(304, description=NOT_MODIFIED)
 @blp.errors(404)
 def get_application(application_id):
     """An application, for its candidate, its company's staff and admins."""
@@ -50,13 +53,16 @@ def get_application(application_id):
 
 
 @blp.patch("/applications/<id:application_id>/stage")
+@etagged
 @blp.auth()
 @blp.arguments(StageChange)
-@blp.response(200, ApplicationOut)
+@blp.response(200, ApplicationOut, headers=ETAG_HEADER)
 @blp.errors(403, 404, 409)
 def change_stage(data, application_id):
-    """Move an application to its next stage (the table in ats.workflow decides)."""
-    return services.change_stage(get_current_user(), application_id, data["stage"], data.get("note"))
+    """Move an application to its next stage (the table in ats.workflow decides who may make
+    which move: staff move it on or reject it, with a reason; its candidate withdraws it)."""
+    return services.change_stage(get_current_user(), application_id, data["stage"], data.get("note"),
+                                 reason=data.get("reason"), expected_stage=data.get("expected_stage"))
 
 
 @blp.get("/applications/<id:application_id>/history")

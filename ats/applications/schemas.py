@@ -17,6 +17,13 @@ class StageChange(ma.Schema):
                    metadata={"description": "matched case-insensitively"})
     note = Str(validate=validate.Length(max=2_000), allow_none=True,
                metadata={"description": "for staff: candidates never see it"})
+    reason = Choice(workflow.ALL_REASONS, allow_none=True, metadata={
+        "description": "required for rejected (" + ", ".join(
+            workflow.REASONS[workflow.REJECTED].catalogue) + "); optional for withdrawn (" +
+        ", ".join(workflow.REASONS[workflow.WITHDRAWN].catalogue) + "); no other move takes one"})
+    expected_stage = Choice(workflow.STAGES, allow_none=True, metadata={
+        "description": "the stage the caller saw: if the application has left it, 409 "
+                       "stage_conflict and nothing changes"})
 
 
 class CandidateOut(ma.Schema):
@@ -60,6 +67,10 @@ class HistoryEntryOut(ma.Schema):
     changed_at = Timestamp(required=True)
     note = fields.String(required=True, allow_none=True,
                          metadata={"description": "null for candidates"})
+    reason = fields.String(required=True, allow_none=True, metadata={
+        "enum": list(workflow.ALL_REASONS),
+        "description": "why a final stage was reached; candidates see their withdrawal's, "
+                       "never a rejection's (null for them)"})
 
 
 class HistoryOut(ma.Schema):

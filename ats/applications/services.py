@@ -108,11 +108,18 @@ def get_application(user: User, application_id: int) -> Application:
                                                       _loading_candidate(user)))
 
 
-def change_stage(user: User, application_id: int, to_stage: str, note: str | None) -> Application:
+def change_stage(user: User, application_id: int, to_stage: str, note: str | None = None, *,
+                 reason: str | None = None, expected_stage: str | None = None) -> Application:
+    """Move the application; the table in ats.workflow decides whether user's role may.
+
+    expected_stage: the stage the caller saw; if the application has left it, 409
+    stage_conflict and nothing changes (also when another move wins the race meanwhile).
+    """
     application = application_visible_or_404(application_id, user, _loading_candidate(user))
     require(can_move_application(user, application))
     from_stage = application.stage
-    workflow.check_move(from_stage, to_stage)
+    workflow.check_expected(expected_stage, from_stage)
+    workflow.check_change(from_stage, to_stage, user.role, reason)
     # Compare-and-set: of concurrent moves only the one that still finds from_stage wins.
     # The ORM sets the new stage and updated_at on the loaded application too.
     moved = db.session.execute(
@@ -123,12 +130,15 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
     if moved != 1:
         db.session.rollback()
         current = db.session.scalar(select(Application.stage).where(Application.id == application.id))
+        workflow.check_expected(expected_stage, current)
         raise workflow.InvalidTransition(
-            current, to_stage, f"The application was moved to {current} meanwhile; reload it.")
+            current, to_stage, user.role, f"The application was moved to {current} meanwhile; reload it.")
     move = ApplicationHistory(application_id=application.id, from_stage=from_stage,
-                              to_stage=to_stage, changed_by_id=user.id, note=note)
+                              to_stage=to_stage, changed_by_id=user.id, note=note, reason=reason)
     db.session.add(move)
-    notifications = outbox.record_stage_change(application, move)
+    # the candidate's own move (a withdrawal) is news for the staff; a staff move, for the candidate
+    notifications = (outbox.record_withdrawal(application, move) if is_candidate(user)
+                     else outbox.record_stage_change(application, move))
     _shown_to(user, application)
     _commit_keeping(application)
     outbox.dispatch(notifications)
@@ -138,6 +148,7 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
 def history(user: User, application_id: int) -> dict:
     application = application_visible_or_404(application_id, user)
     show_notes = not is_candidate(user)
+    to_candidate = is_candidate(user)
     rows = db.session.scalars(
         select(ApplicationHistory)
         .where(ApplicationHistory.application_id == application.id)
@@ -148,4 +159,5 @@ def history(user: User, application_id: int) -> dict:
         "id": row.id, "from_stage": row.from_stage, "to_stage": row.to_stage,
         "changed_by": row.changed_by, "changed_at": row.changed_at,
         "note": row.note if show_notes else None,
+        "reason": workflow.reason_shown(row.to_stage, row.reason, to_candidate),
     } for row in rows]}

@@ -125,9 +125,12 @@ def application_visible_or_404(application_id: int, user: User, options=()) -> A
 
 
 def can_move_application(user: User, application: Application) -> bool:
-    """Recruiters of the company, hiring managers assigned to the job, admins."""
+    """Recruiters of the company, hiring managers assigned to the job, admins, and the
+    application's own candidate: which moves each of them makes is ats.workflow's table."""
     if is_admin(user) or is_recruiter_of(user, application.company_id):
         return True
+    if is_candidate(user):
+        return application.candidate_id == user.id
     return user.is_staff_of(application.company_id) and user.id in application.job.hiring_manager_ids
 
 

@@ -1,5 +1,6 @@
 from flask_jwt_extended import get_current_user
 
+from ats.common.etags import ETAG_HEADER, NOT_MODIFIED, etagged
 from ats.common.schemas import page_of
 from ats.jobs import blp, services
 from ats.jobs.schemas import JobCreate, JobOut, JobQuery, JobUpdate
@@ -25,8 +26,10 @@ def create_job(data):
 
 
 @blp.get("/<id:job_id>")
+@etagged
 @blp.auth(optional=True)
-@blp.response(200, JobOut)
+@blp.response(200, JobOut, headers=ETAG_HEADER)
+@blp.alt_response(304, description=NOT_MODIFIED)
 @blp.errors(404)
 def get_job(job_id):
     """A job: open ones for anyone, closed ones for its company's staff and admins."""

@@ -37,6 +37,7 @@ SUBJECTS = {
     "application_received": "Your application for {job} at {company}",
     "new_application": "New application for {job}: {candidate}",
     "stage_changed": "Your application for {job} at {company}: now {to_stage}",
+    "application_withdrawn": "Application withdrawn for {job}: {candidate}",
 }
 _EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(microseconds=1)
 
@@ -159,6 +160,10 @@ def _context(notification: Notification, recipient_name: str) -> dict:
         "application_id": application.id,
         "from_stage": notification.history.from_stage if notification.history else None,
         "to_stage": notification.history.to_stage if notification.history else None,
+        # why it ended: for staff only (the candidate's own mails never carry a reason)
+        "reason": (notification.history.reason.replace("_", " ")
+                   if notification.history and notification.history.reason
+                   and notification.recipient_id != application.candidate_id else None),
     }
 
 

@@ -8,7 +8,8 @@ from ats.models import NOTIFICATION_STATUSES
 class NotificationOut(ma.Schema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True, metadata={
-        "enum": ["application_received", "new_application", "stage_changed"]})
+        "enum": ["application_received", "new_application", "stage_changed",
+                 "application_withdrawn"]})
     recipient = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": list(NOTIFICATION_STATUSES)})
     attempts = fields.Integer(required=True)

@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED, PASSWORD_RESET = (
     "application_received", "new_application", "stage_changed", "password_reset")
+APPLICATION_WITHDRAWN = "application_withdrawn"
 TASK = "ats.notifications.tasks.send_notification"
 RECIPIENT_DEACTIVATED = "recipient deactivated"
 # statuses that promise a run on their own; "queued" and "started" are checked further
@@ -66,21 +67,35 @@ def _insert(rows: list[dict]) -> list[int]:
     return db.session.execute(insert(_outbox).returning(_outbox.c.id), rows).scalars().all()
 
 
-def record_new_application(application: Application) -> list[int]:
-    """The candidate's confirmation and a mail to each recruiter of the company and each
-    hiring manager assigned to the job."""
-    db.session.flush()  # the application's id names the event
+def _staff_to_tell(application: Application) -> list:
+    """(id, email) of each active recruiter of the company and hiring manager assigned to the job."""
     # deactivated staff get no mail (and a deactivated manager is assigned to no job)
     recruiters = select(User.id, User.email).where(active_recruiters_of(application.company_id))
     managers = select(User.id, User.email).join(
         job_hiring_managers, job_hiring_managers.c.user_id == User.id).where(
         job_hiring_managers.c.job_id == application.job_id, User.is_active)
     # one round trip; a UNION lets each half use its index, where an OR would read every user
-    staff = db.session.execute(union(recruiters, managers)).all()
+    return db.session.execute(union(recruiters, managers)).all()
+
+
+def record_new_application(application: Application) -> list[int]:
+    """The candidate's confirmation and a mail to each recruiter of the company and each
+    hiring manager assigned to the job."""
+    db.session.flush()  # the application's id names the event
+    staff = _staff_to_tell(application)
     candidate = application.candidate
     rows = [_row(application, APPLICATION_RECEIVED, candidate.id, candidate.email, application.id)]
     rows += [_row(application, NEW_APPLICATION, id_, email, application.id) for id_, email in staff]
     return _insert(rows)
+
+
+def record_withdrawal(application: Application, history: ApplicationHistory) -> list[int]:
+    """The candidate withdrew: a mail to the same staff as a new application (the candidate,
+    who made the move and has the answer, gets none)."""
+    db.session.flush()  # the history row's id names the event
+    rows = [_row(application, APPLICATION_WITHDRAWN, id_, email, history.id, history_id=history.id)
+            for id_, email in _staff_to_tell(application)]
+    return _insert(rows) if rows else []
 
 
 def record_stage_change(application: Application, history: ApplicationHistory) -> list[int]:
