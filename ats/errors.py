@@ -9,7 +9,7 @@ import time
 from flask import jsonify
 from werkzeug.exceptions import HTTPException
 
-from ats.workflow import InvalidTransition
+from ats.workflow import InvalidReason, InvalidTransition, MoveNotAllowed, StageConflict
 
 log = logging.getLogger(__name__)
 
@@ -42,12 +42,6 @@ class Conflict(ApiError):
     """409; the code says which conflict (email_taken, already_applied, ...)."""
 
     status, code, message = 409, "conflict", "Conflict."
-
-
-class Unprocessable(ApiError):
-    """422 that is not a field error; the code says which (idempotency_key_reused)."""
-
-    status, code, message = 422, "unprocessable", "The request cannot be processed."
 
 
 class InvalidToken(ApiError):
@@ -144,6 +138,23 @@ def register_error_handlers(app):
         rollback()
         return error_response(409, "invalid_transition", str(error), {
             "from": error.from_stage, "to": error.to_stage, "allowed": error.allowed})
+
+    @app.errorhandler(MoveNotAllowed)
+    def handle_move_not_allowed(error: MoveNotAllowed):
+        rollback()
+        return error_response(403, "forbidden", str(error))
+
+    @app.errorhandler(InvalidReason)
+    def handle_invalid_reason(error: InvalidReason):
+        rollback()
+        return error_response(422, "validation_error", "The input is not valid.",
+                              {"reason": [str(error)]})
+
+    @app.errorhandler(StageConflict)
+    def handle_stage_conflict(error: StageConflict):
+        rollback()
+        return error_response(409, "stage_conflict", str(error),
+                              {"expected": error.expected, "current": error.current})
 
     @app.errorhandler(HTTPException)
     def handle_http_error(error: HTTPException):
