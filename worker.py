@@ -44,6 +44,7 @@ from rq.worker import SimpleWorker
 
 from ats import create_app
 from ats.common.db import utcnow
+from ats.common.idempotency import delete_expired as delete_expired_idempotency_keys
 from ats.config import ConfigError
 from ats.extensions import db
 from ats.notifications import smtp
@@ -195,6 +196,8 @@ class EmailWorker(SimpleWorker):
         try:
             if requeued := requeue_pending():
                 log.info("sweep: %d pending notification(s) handed to the queue", requeued)
+            if expired := delete_expired_idempotency_keys():
+                log.info("sweep: %d expired idempotency key(s) deleted", expired)
         except Exception:  # database or Redis away: the next round tries again
             log.exception("sweep failed")
         finally:

@@ -33,6 +33,8 @@ def create_app(overrides: dict | None = None) -> Flask:
     mail.init_app(app)
     limiter.init_app(app)
     api.init_app(app)
+    from ats.common.idempotency import PARAMETER
+    api.spec.components.parameter("IdempotencyKey", "header", PARAMETER)  # every POST/PATCH of a user
 
     from ats.auth.tokens import register_token_callbacks
     from ats.common.api import IdConverter, Request

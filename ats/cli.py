@@ -88,6 +88,14 @@ def requeue(with_failed):
     click.echo(f"{count} pending notification(s) handed over.")
 
 
+@ats_cli.command("cleanup")
+def cleanup():
+    """Delete the idempotency keys older than 24 hours (the worker does it every round too)."""
+    from ats.common.idempotency import delete_expired
+
+    click.echo(f"{delete_expired()} expired idempotency key(s) deleted.")
+
+
 @ats_cli.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def stats(as_json):

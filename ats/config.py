@@ -132,6 +132,7 @@ class Defaults:
     REGISTER_LIMIT_PER_ADDRESS = "10 per hour"
     PASSWORD_RESET_LIMIT_PER_EMAIL = "3 per hour"
     PASSWORD_RESET_LIMIT_PER_ADDRESS = "10 per hour"
+    IDEMPOTENCY_KEY_TTL = timedelta(hours=24)  # how long a repeat gets the first answer
 
     # argon2id with OWASP's parameters (19 MiB, 2 passes, 1 lane): about 15 ms a verify here.
     PASSWORD_HASH = {"time_cost": 2, "memory_cost": 19 * 1024, "parallelism": 1}

@@ -44,6 +44,12 @@ class Conflict(ApiError):
     status, code, message = 409, "conflict", "Conflict."
 
 
+class Unprocessable(ApiError):
+    """422 that is not a field error; the code says which (idempotency_key_reused)."""
+
+    status, code, message = 422, "unprocessable", "The request cannot be processed."
+
+
 class InvalidToken(ApiError):
     status, code, message = 400, "invalid_token", "This token is unknown, used or expired."
 

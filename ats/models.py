@@ -256,3 +256,32 @@ class Notification(db.Model):
     application: Mapped[Application | None] = relationship()
     history: Mapped[ApplicationHistory | None] = relationship()
     password_reset: Mapped[PasswordReset | None] = relationship()
+
+
+IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_DONE = "in_progress", "done"
+IDEMPOTENCY_STATUSES = (IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_DONE)
+
+
+class IdempotencyKey(db.Model):
+    """A client's Idempotency-Key: claimed before its request runs, then holding the answer
+    to replay to a repeat of that request (ats/common/idempotency.py)."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (
+        UniqueConstraint("user_id", "key"),
+        CheckConstraint(_one_of("status", IDEMPOTENCY_STATUSES), name="status"),
+        Index("ix_idempotency_keys_created_at", "created_at"),  # the cleanup's range
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(String(255))
+    # the request's fingerprint: a repeat must match all three
+    method: Mapped[str] = mapped_column(String(10))
+    path: Mapped[str] = mapped_column(Text)
+    body_hash: Mapped[str] = mapped_column(String(64))  # sha256 of the raw body
+    status: Mapped[str] = mapped_column(String(12), default=IDEMPOTENCY_IN_PROGRESS)
+    response_status: Mapped[int | None] = mapped_column()
+    response_body: Mapped[str | None] = mapped_column(Text)
+    response_headers: Mapped[dict | None] = mapped_column(JSON)  # Content-Type, Location, ETag
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,6 +13,7 @@ from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, ValidationError
 
 from ats.common.access import has_role, require
+from ats.common.idempotency import idempotent
 from ats.common.schemas import MAX_ID
 from ats.errors import ValidationFailed
 
@@ -95,6 +96,9 @@ class Blueprint(flask_smorest.Blueprint):
         # every route: views under auth() were checked there, after the token (401 first)
         if view_func is not None and not isinstance(view_func, type):
             view_func = _no_query_parameters(view_func)
+            methods = set(options.get("methods") or ())
+            if getattr(view_func, "_idempotent", False) and methods & {"POST", "PATCH"}:
+                view_func = self.doc(parameters=["IdempotencyKey"])(self.errors(409, 422)(view_func))
         return super().add_url_rule(rule, endpoint, view_func, provide_automatic_options, **options)
 
     def errors(self, *statuses: int):
@@ -109,6 +113,8 @@ class Blueprint(flask_smorest.Blueprint):
         """Require a valid access (or refresh) token, and one of roles if given (else 403)."""
         def decorator(func):
             func = _no_query_parameters(func)  # after the token and role checks, like webargs
+            if not refresh:  # every POST and PATCH of a user: Idempotency-Key (a no-op for GETs)
+                func = idempotent(func)
 
             @wraps(func)
             def guarded(*args, **kwargs):
@@ -117,6 +123,7 @@ class Blueprint(flask_smorest.Blueprint):
                     require(has_role(current_user, roles))
                 return func(*args, **kwargs)
 
+            guarded._idempotent = not refresh  # documented at add_url_rule, which knows the method
             security = [{"bearerAuth": []}] + ([{}] if optional else [])
             guarded = jwt_required(optional=optional, refresh=refresh)(guarded)
             guarded = self.doc(security=security)(guarded)
