@@ -29,14 +29,15 @@ FULL_SCALE = {"companies": 200, "jobs": 10_000, "applications": 1_000_000}
 APPLICATIONS_PER_CANDIDATE = 5
 CHUNK = 20_000  # applications per round trip (their history rows follow)
 
-# Per open stage: the chance an application is still there, and the chance it is rejected
-# there; otherwise it moves on. Most are turned down after screening or an interview and
-# about 5% are hired: about three history rows per application.
+# Per open stage: the chance an application is still there, the chance it is rejected there
+# and the chance its candidate withdraws it there; otherwise it moves on. Most are turned down
+# after screening or an interview and about 5% are hired: about three history rows per
+# application.
 FUNNEL = {
-    workflow.APPLIED: (0.05, 0.15),
-    workflow.SCREENING: (0.06, 0.50),
-    workflow.INTERVIEW: (0.08, 0.70),
-    workflow.OFFER: (0.10, 0.30),
+    workflow.APPLIED: (0.05, 0.15, 0.02),
+    workflow.SCREENING: (0.06, 0.50, 0.03),
+    workflow.INTERVIEW: (0.08, 0.66, 0.04),
+    workflow.OFFER: (0.10, 0.25, 0.05),
 }
 
 DAY = 86_400.0
@@ -74,7 +75,7 @@ COLUMNS = {
     "applications": ("id", "job_id", "company_id", "candidate_id", "stage", "cover_letter",
                      "created_at", "updated_at"),
     "application_history": ("id", "application_id", "from_stage", "to_stage", "changed_by_id",
-                             "changed_at", "note"),
+                             "changed_at", "note", "reason"),
 }
 WITH_IDS = ("companies", "users", "jobs", "applications", "application_history")
 
@@ -138,12 +139,13 @@ def _journey(rng: random.Random) -> list[str]:
     """The stages one application went through, from applied to where it stands now."""
     stages = [workflow.INITIAL]
     while not workflow.is_final(stages[-1]):
-        stay, reject = FUNNEL[stages[-1]]
+        stay, reject, withdraw = FUNNEL[stages[-1]]
         roll = rng.random()
         if roll < stay:
             break
-        onward = [s for s in workflow.allowed_moves(stages[-1]) if s != workflow.REJECTED]
-        stages.append(workflow.REJECTED if roll < stay + reject else onward[0])
+        onward = [s for s in workflow.allowed_moves(stages[-1], RECRUITER) if s != workflow.REJECTED]
+        stages.append(workflow.REJECTED if roll < stay + reject else
+                      workflow.WITHDRAWN if roll < stay + reject + withdraw else onward[0])
     return stages
 
 
@@ -291,13 +293,19 @@ class _Load:
             stages = _journey(rng)
             history_ids = iter(self._ids("application_history", len(stages)))
             history.append((next(history_ids), application_id, None, stages[0], candidate,
-                            _at(created), None))
+                            _at(created), None, None))
             when = created
             for before, stage in zip(stages, stages[1:]):
                 when = min(now, when + rng.expovariate(1 / MEAN_DAYS_BETWEEN_MOVES) * DAY)
+                # a withdrawal is the candidate's own move, and says why one time in two
+                withdrawn = CANDIDATE in workflow.TRANSITIONS[before][stage]
+                reasons = workflow.REASONS.get(stage)
+                reason = (reasons.catalogue[application_id % len(reasons.catalogue)]
+                          if reasons and (reasons.required or application_id % 2) else None)
                 history.append((next(history_ids), application_id, before, stage,
-                                rng.choice(job["movers"]), _at(when),
-                                rng.choice(NOTES) if rng.random() < 0.4 else None))
+                                candidate if withdrawn else rng.choice(job["movers"]), _at(when),
+                                None if withdrawn else
+                                rng.choice(NOTES) if rng.random() < 0.4 else None, reason))
             letter = (f"Dear {job['company']['name']} team, I would love to join you as "
                       f"{job['title']}." if rng.random() < 0.6 else None)
             rows.append((application_id, job["id"], job["company"]["id"], candidate, stages[-1],

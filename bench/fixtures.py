@@ -121,6 +121,6 @@ def movable_applications(count: int) -> list[tuple[int, str, dict]]:
     for application_id, stage, company_id in rows:
         if company_id not in recruiters:
             recruiters[company_id] = bearer(_staff(company_id, RECRUITER))
-        onward = [s for s in workflow.allowed_moves(stage) if s != workflow.REJECTED]
+        onward = [s for s in workflow.allowed_moves(stage, RECRUITER) if s != workflow.REJECTED]
         moves.append((application_id, onward[0], recruiters[company_id]))
     return moves

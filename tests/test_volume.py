@@ -59,8 +59,13 @@ def assert_consistent(app):
                 workflow.check_move(move.from_stage, move.to_stage)  # raises if illegal
                 assert move.changed_at >= previous.changed_at
                 mover = users[move.changed_by_id]
-                assert mover.role in (RECRUITER, HIRING_MANAGER)
-                assert mover.company_id == application.company_id
+                # the mover's role may make the move, with its reason (a rejection's is required)
+                workflow.check_change(move.from_stage, move.to_stage, mover.role, move.reason)
+                if mover.role == CANDIDATE:  # a withdrawal: by the application's own candidate
+                    assert mover.id == application.candidate_id
+                else:
+                    assert mover.role in (RECRUITER, HIRING_MANAGER)
+                    assert mover.company_id == application.company_id
                 previous = move
             assert application.stage == previous.to_stage
             assert abs(application.updated_at - previous.changed_at) < SAME_MOMENT
