@@ -37,7 +37,8 @@ CANDIDATES = [("Carla Candidate", "carla@example.com"), ("Chris Seeker", "chris@
 # how far each candidate's application gets, job by job (round robin)
 JOURNEYS = [[], [workflow.SCREENING], [workflow.SCREENING, workflow.INTERVIEW],
             [workflow.SCREENING, workflow.INTERVIEW, workflow.OFFER], [workflow.REJECTED],
-            [workflow.SCREENING, workflow.INTERVIEW, workflow.OFFER, workflow.HIRED]]
+            [workflow.SCREENING, workflow.INTERVIEW, workflow.OFFER, workflow.HIRED],
+            [workflow.SCREENING, workflow.WITHDRAWN]]
 
 
 def _user(email: str) -> User | None:
@@ -81,8 +82,13 @@ def seed() -> list[tuple[str, str]]:
             if exists:
                 continue
             application = applications.apply(candidate, job.id, {"cover_letter": f"Hello from {name}."})
-            for stage in JOURNEYS[(n + k) % len(JOURNEYS)]:
+            before = application.stage
+            for stage in JOURNEYS[(n * 4 + k) % len(JOURNEYS)]:
+                # the table says who makes the move: the candidate withdraws, the staff do the rest
+                mover = candidate if CANDIDATE in workflow.TRANSITIONS[before][stage] else recruiter
                 reasons = workflow.REASONS.get(stage)  # a rejection needs one
-                applications.change_stage(recruiter, application.id, stage, f"Moved to {stage}.",
+                applications.change_stage(mover, application.id, stage,
+                                          None if mover is candidate else f"Moved to {stage}.",
                                           reason=reasons.catalogue[0] if reasons else None)
+                before = stage
     return logins

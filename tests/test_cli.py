@@ -105,7 +105,7 @@ def test_seed_loads_candidates_with_applications_in_several_stages(app, seeded):
         candidates = db.session.scalars(select(User.id).where(User.role == "candidate")).all()
         assert len(candidates) >= 2
         stages = set(db.session.scalars(select(Application.stage)))
-        assert {"applied", "hired", "rejected"} <= stages and len(stages) >= 4
+        assert {"applied", "hired", "rejected", "withdrawn"} <= stages and len(stages) >= 5
         applicants = set(db.session.scalars(select(Application.candidate_id)))
         assert applicants == set(candidates)
 
