@@ -93,7 +93,7 @@ def test_each_request_is_a_documented_operation(spec, name, item):
     path, query = path_and_query(item)
     op = operation(spec, method, path)
 
-    documented_query = {p["name"] for p in op.get("parameters", []) if p["in"] == "query"}
+    documented_query = {p["name"] for p in op.get("parameters", []) if p.get("in") == "query"}
     sent_query = {pair.partition("=")[0] for pair in query.split("&") if pair}
     assert sent_query <= documented_query, f"{name}: undocumented query {sent_query - documented_query}"
 
