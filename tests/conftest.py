@@ -192,6 +192,18 @@ def make_application(client):
 
 
 @pytest.fixture
+def job(make_job, recruiter, hiring_manager):
+    """An open job of the recruiter's company, the hiring manager assigned (files may override)."""
+    return make_job(recruiter, hiring_manager_ids=[hiring_manager.id])
+
+
+@pytest.fixture
+def application(make_application, candidate, job):
+    """The candidate's application to job."""
+    return make_application(candidate, job["id"], cover_letter="Hello")
+
+
+@pytest.fixture
 def count_queries(app):
     """with count_queries() as statements: ... -> the SQL statements run inside the block."""
     from contextlib import contextmanager

@@ -26,16 +26,6 @@ def history_rows(app, application_id):
 
 
 @pytest.fixture
-def job(make_job, recruiter, hiring_manager):
-    return make_job(recruiter, hiring_manager_ids=[hiring_manager.id])
-
-
-@pytest.fixture
-def application(make_application, candidate, job):
-    return make_application(candidate, job["id"], cover_letter="Hello")
-
-
-@pytest.fixture
 def move(client):
     """move(user, application, stage, note=None, **body) -> response of PATCH .../stage."""
     def do(user, application_id, stage, note=None, **fields):

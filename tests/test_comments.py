@@ -11,16 +11,6 @@ from tests.test_applications import assert_same_statements_at_2_and_30_rows
 
 
 @pytest.fixture
-def job(make_job, recruiter, hiring_manager):
-    return make_job(recruiter, hiring_manager_ids=[hiring_manager.id])
-
-
-@pytest.fixture
-def application(make_application, candidate, job):
-    return make_application(candidate, job["id"], cover_letter="Hello")
-
-
-@pytest.fixture
 def comment_on(client):
     """comment_on(user, application, body) -> response of POST .../comments."""
     def post(user, application, body):

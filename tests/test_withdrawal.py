@@ -34,16 +34,6 @@ def kinds(app, application_id):
 
 
 @pytest.fixture
-def job(make_job, recruiter, hiring_manager):
-    return make_job(recruiter, hiring_manager_ids=[hiring_manager.id])
-
-
-@pytest.fixture
-def application(make_application, candidate, job):
-    return make_application(candidate, job["id"], cover_letter="Hello")
-
-
-@pytest.fixture
 def move(client):
     def do(user, application_id, **body):
         return client.patch(f"/api/applications/{application_id}/stage", json=body,
