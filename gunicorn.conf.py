@@ -43,6 +43,8 @@ def pre_request(worker, req):
     drains at most 64 KiB of what is left before dropping the connection its answer said it
     would keep (a `Connection: close` from the app is not heeded): mark it to close instead."""
     limit = Defaults.MAX_CONTENT_LENGTH
+    if Defaults.UPLOAD_PATHS.fullmatch(req.path):  # what ats.common.api.Request allows a file
+        limit = Defaults.MAX_UPLOAD_BYTES + Defaults.UPLOAD_ENVELOPE_BYTES
     length = next((value for name, value in req.headers if name == "CONTENT-LENGTH"), None)
     if length is not None:
         if int(length) > limit:  # gunicorn has checked it is a number

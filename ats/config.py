@@ -1,5 +1,6 @@
 """Settings. The only module that reads os.environ."""
 import os
+import re
 import secrets
 from datetime import timedelta
 
@@ -101,6 +102,10 @@ def from_environment() -> dict:
         "MAIL_SEND_TIMEOUT": max(1, _int("MAIL_SEND_TIMEOUT", 60)),
         # how often an idle worker wakes to sweep the outbox (and RQ's registries)
         "WORKER_SWEEP_SECONDS": max(1, _int("WORKER_SWEEP_SECONDS", 20)),
+        # attachment bytes: in the database unless a bucket is named (boto3 finds the
+        # credentials its usual way: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION)
+        "S3_BUCKET": os.environ.get("S3_BUCKET") or None,
+        "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
     }
 
 
@@ -109,6 +114,11 @@ class Defaults:
 
     JSON_SORT_KEYS = False
     MAX_CONTENT_LENGTH = 1024 * 1024  # no legitimate body comes near this
+    MAX_UPLOAD_BYTES = 10 * 1024 * 1024  # one file; an upload's body may be this much more:
+    UPLOAD_ENVELOPE_BYTES = 128 * 1024  # the multipart framing and a cover letter beside it
+    MAX_ATTACHMENTS = 20  # files per application
+    # the routes that take files (as multipart/form-data): their bodies may be that large
+    UPLOAD_PATHS = re.compile(r"/api/(applications/[0-9]+/attachments|jobs/[0-9]+/applications)")
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
 
     JWT_ALGORITHM = "HS256"

@@ -50,6 +50,18 @@ class Unprocessable(ApiError):
     status, code, message = 422, "unprocessable", "The request cannot be processed."
 
 
+class PayloadTooLarge(ApiError):
+    status, code, message = 413, "payload_too_large", "The body is too large."
+
+
+class UnsupportedMediaType(ApiError):
+    """415: an upload whose content is not a type we take (its name and declared type do not count)."""
+
+    status, code = 415, "unsupported_media_type"
+    message = ("Accepted are PDF, DOCX, DOC, ODT, RTF, plain text, PNG and JPEG files, "
+               "judged by their content.")
+
+
 class InvalidToken(ApiError):
     status, code, message = 400, "invalid_token", "This token is unknown, used or expired."
 

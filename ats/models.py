@@ -1,7 +1,8 @@
 """ORM models: columns and relationships only. Services own every transaction."""
 from datetime import datetime
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint, true
+from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text,
+                        UniqueConstraint, text, true)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ats import workflow
@@ -14,6 +15,8 @@ STAFF_ROLES = (RECRUITER, HIRING_MANAGER)
 
 JOB_OPEN, JOB_CLOSED = "open", "closed"
 JOB_STATUSES = (JOB_OPEN, JOB_CLOSED)
+
+ATTACHMENT_KINDS = ("resume", "cover_letter", "portfolio", "other")
 
 
 def _one_of(column: str, values) -> str:
@@ -142,6 +145,8 @@ class Application(db.Model):
     candidate_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     stage: Mapped[str] = mapped_column(String(20), default=workflow.INITIAL)
     cover_letter: Mapped[str | None] = mapped_column(Text)
+    # how many attachments it holds: raised by compare-and-set, so racing uploads keep the cap
+    attachment_count: Mapped[int] = mapped_column(default=0, server_default=text("0"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -184,6 +189,43 @@ class Comment(db.Model):
 
     application: Mapped[Application] = relationship()
     author: Mapped[User] = relationship()
+
+
+class Attachment(db.Model):
+    """A file of an application (a résumé, a portfolio). Its bytes are in attachment_chunks,
+    or in object storage under storage_key."""
+
+    __tablename__ = "attachments"
+    __table_args__ = (
+        CheckConstraint(_one_of("kind", ATTACHMENT_KINDS), name="kind"),
+        Index("ix_attachments_application_id_id", "application_id", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(20))
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))  # judged from the bytes
+    size: Mapped[int]
+    sha256: Mapped[str] = mapped_column(String(64))
+    storage_key: Mapped[str | None] = mapped_column(String(100))  # null: in the database
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    application: Mapped[Application] = relationship()
+    uploaded_by: Mapped[User] = relationship()
+
+
+class AttachmentChunk(db.Model):
+    """A piece of an attachment kept in the database: in pieces, neither an upload nor a
+    download ever holds a whole file in memory."""
+
+    __tablename__ = "attachment_chunks"
+
+    attachment_id: Mapped[int] = mapped_column(
+        ForeignKey("attachments.id", ondelete="CASCADE"), primary_key=True)
+    seq: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class AuthSession(db.Model):

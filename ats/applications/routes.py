@@ -1,8 +1,8 @@
 from flask_jwt_extended import get_current_user
 
 from ats.applications import blp, services
-from ats.applications.schemas import (ApplicationIn, ApplicationOut, ApplicationQuery, HistoryOut,
-                                      StageChange, StageQuery)
+from ats.applications.schemas import (ApplicationForm, ApplicationIn, ApplicationOut,
+                                      ApplicationQuery, HistoryOut, StageChange, StageQuery)
 from ats.common.etags import ETAG_HEADER, NOT_MODIFIED, etagged
 from ats.common.schemas import page_of
 from ats.models import CANDIDATE
@@ -14,11 +14,13 @@ ApplicationPage = page_of(ApplicationOut)
 
 @blp.post("/jobs/<id:job_id>/applications")
 @blp.auth(CANDIDATE)
-@blp.arguments(ApplicationIn)
+@blp.arguments(ApplicationForm, location="json_or_multipart")
+@blp.doc(requestBody={"content": {"application/json": {"schema": ApplicationIn}}})
 @blp.response(201, ApplicationOut)
-@blp.errors(404, 409)
+@blp.errors(404, 409, 413, 415)
 def apply(data, job_id):
-    """Apply to an open job (candidates, once per job)."""
+    """Apply to an open job (candidates, once per job): a JSON body, or a multipart form
+    with a résumé, which is stored in the same transaction."""
     return services.apply(get_current_user(), job_id, data)
 
 

@@ -2,14 +2,21 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ats import workflow
+from ats.attachments.files import FILE_RULES
 from ats.auth.schemas import ProfileOut
-from ats.common.schemas import Choice, Id, PageQuery, Str, Timestamp
+from ats.common.schemas import Choice, File, Id, PageQuery, Str, Timestamp
 
 STAGE = {"enum": list(workflow.STAGES)}
 
 
 class ApplicationIn(ma.Schema):
     cover_letter = Str(validate=validate.Length(max=10_000), allow_none=True)
+
+
+class ApplicationForm(ApplicationIn):
+    """The same as a multipart/form-data body, with a résumé beside it."""
+
+    resume = File(metadata={"description": "optional; " + FILE_RULES})
 
 
 class StageChange(ma.Schema):

@@ -1,8 +1,11 @@
 """Applying, the pipeline and its history. Legal moves come from ats.workflow only."""
+from contextlib import nullcontext
+
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload, selectinload
 
 from ats import workflow
+from ats.attachments import services as attachments
 from ats.common.access import (application_visible_or_404, can_move_application,
                                can_see_pipeline, is_candidate, job_visible_or_404, require,
                                shows_candidate, visible_applications)
@@ -57,14 +60,18 @@ def apply(user: User, job_id: int, data: dict) -> Application:
         raise Conflict("The job is closed and takes no applications.", code="job_closed")
     if already_applied:
         raise _already_applied()
+    resume = data.get("resume") and attachments.judge(data["resume"], "resume")  # 413, 415
     application = Application(job=job, company_id=job.company_id, candidate=user,
-                              stage=workflow.INITIAL, cover_letter=data.get("cover_letter"))
+                              stage=workflow.INITIAL, cover_letter=data.get("cover_letter"),
+                              attachment_count=1 if resume else 0)
     db.session.add(application)
     db.session.add(ApplicationHistory(application=application, from_stage=None,
                                       to_stage=workflow.INITIAL, changed_by_id=user.id))
     with conflict_if_lost(_already_applied):  # the same candidate applying twice at once: one wins
         notifications = outbox.record_new_application(application)  # flushes: may lose the race
-        _commit_keeping(application)
+        # in the same transaction: no application without its résumé, nor the reverse
+        with attachments.stored(resume, application, user) if resume else nullcontext():
+            _commit_keeping(application)
     outbox.dispatch(notifications)
     return application
 

@@ -5,10 +5,11 @@ what the caller may see but not change is 403.
 """
 from sqlalchemy import exists, or_, select
 
+from ats import workflow
 from ats.errors import Forbidden, NotFound
 from ats.extensions import db
 from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, JOB_OPEN, RECRUITER, Application,
-                        Comment, Company, Job, Notification, User)
+                        Attachment, Comment, Company, Job, Notification, User)
 
 
 def get_or_404(model, object_id: int, options=()):
@@ -137,6 +138,28 @@ def can_move_application(user: User, application: Application) -> bool:
 def can_see_pipeline(user: User, company_id: int) -> bool:
     """Staff read every application of their company; candidates only their own."""
     return is_staff_or_admin(user, company_id)
+
+
+# --- attachments -----------------------------------------------------------------------
+
+def can_upload_attachment(user: User, application: Application) -> bool:
+    """Its candidate while it is open; its company's staff and admins at any time."""
+    if application.candidate_id == user.id:
+        return not workflow.is_final(application.stage)
+    return is_staff_or_admin(user, application.company_id)
+
+
+def attachment_visible_or_404(attachment_id: int, user: User, options=()) -> Attachment:
+    """Whoever may see its application (the candidate included)."""
+    attachment = db.session.get(Attachment, attachment_id, options=options)
+    if attachment is None or not can_see_application(user, attachment.application):
+        raise NotFound(f"Attachment {attachment_id} not found.")
+    return attachment
+
+
+def can_delete_attachment(user: User, attachment: Attachment) -> bool:
+    return (attachment.uploaded_by_id == user.id or is_admin(user)
+            or is_recruiter_of(user, attachment.application.company_id))
 
 
 # --- comments --------------------------------------------------------------------------

@@ -9,6 +9,8 @@ from flask import g, request
 from flask_jwt_extended import current_user, jwt_required
 from webargs import core
 from webargs.flaskparser import FlaskParser
+from webargs.multidictproxy import MultiDictProxy
+from werkzeug.datastructures import CombinedMultiDict
 from werkzeug.exceptions import BadRequest, NotFound, RequestEntityTooLarge
 from werkzeug.routing import IntegerConverter, ValidationError
 
@@ -16,6 +18,8 @@ from ats.common.access import has_role, require
 from ats.common.idempotency import idempotent
 from ats.common.schemas import MAX_ID
 from ats.errors import ValidationFailed
+
+MULTIPART = "multipart/form-data"
 
 
 class Request(flask.Request):
@@ -26,6 +30,16 @@ class Request(flask.Request):
     see it cut off (a 400). One byte more from the server's stream tells. And JSON nested
     deeper than the decoder goes is invalid JSON, not a RecursionError for whoever asked.
     """
+
+    @property
+    def max_content_length(self) -> int | None:
+        """1 MiB, but a file upload (multipart/form-data to a route of UPLOAD_PATHS) may
+        carry a whole file and its envelope."""
+        config = flask.current_app.config
+        if (self.method == "POST" and self.mimetype == MULTIPART
+                and config["UPLOAD_PATHS"].fullmatch(self.path)):
+            return config["MAX_UPLOAD_BYTES"] + config["UPLOAD_ENVELOPE_BYTES"]
+        return config["MAX_CONTENT_LENGTH"]
 
     def get_json(self, force=False, silent=False, cache=True):
         try:
@@ -52,6 +66,19 @@ class JsonObjectParser(FlaskParser):
 
     DEFAULT_UNKNOWN_BY_LOCATION = {**FlaskParser.DEFAULT_UNKNOWN_BY_LOCATION,
                                    "query": "raise", "querystring": "raise"}
+    # a multipart body's files and fields as one; or a JSON body, or that, on one route
+    __location_map__ = {**FlaskParser.__location_map__, "multipart": "load_multipart",
+                        "json_or_multipart": "load_json_or_multipart"}
+
+    def load_multipart(self, req, schema):
+        if req.mimetype != MULTIPART:
+            raise BadRequest(f"This call takes a {MULTIPART} body.")
+        return MultiDictProxy(CombinedMultiDict([req.files, req.form]), schema)
+
+    def load_json_or_multipart(self, req, schema):
+        if req.mimetype == MULTIPART:
+            return self.load_multipart(req, schema)
+        return self.load_json(req, schema)
 
     def load_json(self, req, schema):
         try:
@@ -90,6 +117,10 @@ def _no_query_parameters(view):
 
 class Blueprint(flask_smorest.Blueprint):
     ARGUMENTS_PARSER = JsonObjectParser()
+    # json_or_multipart documents its multipart form; the route adds its JSON body (@doc)
+    DEFAULT_LOCATION_CONTENT_TYPE_MAPPING = {
+        **flask_smorest.Blueprint.DEFAULT_LOCATION_CONTENT_TYPE_MAPPING,
+        "multipart": MULTIPART, "json_or_multipart": MULTIPART}
 
     def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None,
                      **options):

@@ -59,7 +59,7 @@ def _run_once(key: str, view, args, kwargs):
     if not _VALID_KEY.fullmatch(key):
         raise ValidationFailed({HEADER: ["Must be 1 to 255 printable ASCII characters."]})
     user_id = current_user.id
-    fingerprint = (request.method, request.path, hashlib.sha256(request.get_data()).hexdigest())
+    fingerprint = (request.method, request.path, _body_digest())
     replay = _claim(user_id, key, fingerprint)
     if replay is not None:
         return replay
@@ -74,6 +74,25 @@ def _run_once(key: str, view, args, kwargs):
     else:
         _release(user_id, key)
     return response
+
+
+def _body_digest() -> str:
+    """The body's SHA-256; of a multipart body, of its fields and files as parsed (its files
+    wait on disk: reading the raw body would hold all of it in memory, and its boundary is
+    random, so a client's retry would never match)."""
+    digest = hashlib.sha256()
+    if request.mimetype != "multipart/form-data":
+        digest.update(request.get_data())
+        return digest.hexdigest()
+    for name, value in sorted(request.form.items(multi=True)):
+        digest.update(f"{len(name)}:{name}={len(value)}:{value};".encode())
+    for name, file in sorted(request.files.items(multi=True), key=lambda item: item[0]):
+        filename = file.filename or ""
+        digest.update(f"{len(name)}:{name}={len(filename)}:{filename};".encode())
+        while piece := file.stream.read(64 * 1024):
+            digest.update(piece)
+        file.stream.seek(0)
+    return digest.hexdigest()
 
 
 def _claim(user_id: int, key: str, fingerprint: tuple) -> Response | None:

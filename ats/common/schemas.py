@@ -4,7 +4,9 @@ import unicodedata
 
 import idna
 import marshmallow as ma
+from flask_smorest.fields import Upload
 from marshmallow import fields, validate
+from werkzeug.datastructures import FileStorage
 
 MAX_ID = 2**31 - 1  # the database's integer range: larger ids cannot exist
 
@@ -177,3 +179,12 @@ def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:
          "next_cursor": fields.String(required=True, allow_none=True)},
         name=f"{item_schema.__name__.removesuffix('Out')}Page",
     )
+
+
+class File(Upload):
+    """A file part of a multipart/form-data body (documented as binary)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, FileStorage):
+            raise ma.ValidationError("Send a file, as a part of a multipart/form-data body.")
+        return value
