@@ -35,13 +35,13 @@ class DatabaseStorage:
     def discard(self, attachment: Attachment) -> None:
         """Undo save after a failed transaction: its rollback already did."""
 
-    def stream(self, attachment: Attachment) -> Iterator[bytes]:
-        # one statement, read a piece at a time (a server-side cursor on PostgreSQL)
+    def open(self, attachment: Attachment) -> Iterator[bytes]:
+        # one statement, run now; its rows read a piece at a time (a server-side cursor on
+        # PostgreSQL) as the answer goes out
         result = db.session.execute(
             select(AttachmentChunk.data).where(AttachmentChunk.attachment_id == attachment.id)
             .order_by(AttachmentChunk.seq).execution_options(yield_per=1))
-        for data in result.scalars():
-            yield bytes(data)
+        return (bytes(data) for data in result.scalars())
 
     def remove(self, attachments: Iterable[Attachment]) -> None:
         """After their rows are deleted: the cascade took the pieces with them."""
@@ -63,12 +63,16 @@ class ObjectStorage:
     def discard(self, attachment: Attachment) -> None:
         self.remove([attachment])
 
-    def stream(self, attachment: Attachment) -> Iterator[bytes]:
+    def open(self, attachment: Attachment) -> Iterator[bytes]:
+        # asked now, so an unreachable store fails the request before its 200 goes out
         body = self.client.get_object(Bucket=self.bucket, Key=attachment.storage_key)["Body"]
-        try:
-            yield from body.iter_chunks(CHUNK_SIZE)
-        finally:
-            body.close()
+
+        def pieces():
+            try:
+                yield from body.iter_chunks(CHUNK_SIZE)
+            finally:
+                body.close()
+        return pieces()
 
     def remove(self, attachments: Iterable[Attachment]) -> None:
         for attachment in attachments:
