@@ -36,12 +36,15 @@ class DatabaseStorage:
         """Undo save after a failed transaction: its rollback already did."""
 
     def open(self, attachment: Attachment) -> Iterator[bytes]:
-        # one statement, run now; its rows read a piece at a time (a server-side cursor on
-        # PostgreSQL) as the answer goes out
+        """Run when the answer's body is sent, not before: the view's session closes when the
+        view returns (stream_with_context pushes its contexts again only for the body), and a
+        server-side cursor opened in it would be gone by then on PostgreSQL."""
+        # one statement; its rows read a piece at a time (a server-side cursor on PostgreSQL)
         result = db.session.execute(
             select(AttachmentChunk.data).where(AttachmentChunk.attachment_id == attachment.id)
             .order_by(AttachmentChunk.seq).execution_options(yield_per=1))
-        return (bytes(data) for data in result.scalars())
+        for data in result.scalars():
+            yield bytes(data)
 
     def remove(self, attachments: Iterable[Attachment]) -> None:
         """After their rows are deleted: the cascade took the pieces with them."""
