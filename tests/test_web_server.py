@@ -248,10 +248,7 @@ def test_a_chunked_upload_over_the_limit_is_413_and_the_connection_closes(web, a
     assert health(port) < 2
 
 
-@pytest.mark.parametrize("kind", [pytest.param("gthread", marks=pytest.mark.xfail(strict=True, reason=(
-    "werkzeug's LimitedStream stops a chunked multipart body at exactly the limit and raises "
-    "413 without reading further, so gunicorn.conf.py's _ClosingPastLimit never sees a byte "
-    "past it: the answer says keep-alive, then gunicorn drops the connection"))), "sync"])
+@pytest.mark.parametrize("kind", ["gthread", "sync"])
 def test_the_413_to_a_chunked_upload_over_the_limit_says_the_connection_closes(web, applicant, kind):
     with connect(web(kind)) as sock:
         response, _ = send_oversize_chunked_upload(sock, applicant)
