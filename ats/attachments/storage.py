@@ -100,5 +100,10 @@ def storage():
 
 def storage_of(attachment: Attachment):
     """Where attachment's bytes are: a file stored before a bucket was configured stays in
-    the database."""
-    return DatabaseStorage() if attachment.storage_key is None else storage()
+    the database; one stored in a bucket needs it still configured."""
+    if attachment.storage_key is None:
+        return DatabaseStorage()
+    store = storage()
+    if not isinstance(store, ObjectStorage):
+        raise RuntimeError(f"attachment {attachment.id} is kept in S3, but S3_BUCKET is not set")
+    return store
