@@ -752,8 +752,9 @@ def test_a_kind_outside_the_list_or_no_file_is_422_and_a_json_body_400(db_store,
 
 
 @pytest.mark.parametrize("body", [b"--b\r\n[]--b--\r\n", b"not a form at all",
-                                  b'--b\r\nContent-Disposition: form-data; name="kind"\r\n\r\nresume'],
-                         ids=["a part without headers", "no boundary", "cut off"])
+                                  b'--b\r\nContent-Disposition: form-data; name="kind"\r\n\r\nresume',
+                                  b'--b\r\nContent-Disposition: form-data; name="\\"\r\n\r\nx\r\n--b--\r\n'],
+                         ids=["a part without headers", "no boundary", "cut off", "a part without a name"])
 def test_a_malformed_multipart_body_is_400_on_both_routes_and_nothing_stored(
         app, client, candidate, job, application, body):
     for url in (f"/api/jobs/{job['id']}/applications",

@@ -90,7 +90,10 @@ class JsonObjectParser(FlaskParser):
     def load_multipart(self, req, schema):
         if req.mimetype != MULTIPART:
             raise BadRequest(f"This call takes a {MULTIPART} body.")
-        return MultiDictProxy(CombinedMultiDict([req.files, req.form]), schema)
+        parts = CombinedMultiDict([req.files, req.form])
+        if None in parts:  # werkzeug's name for a part whose name it could not read
+            raise BadRequest("Every part of the form needs a name.")
+        return MultiDictProxy(parts, schema)
 
     def load_json_or_multipart(self, req, schema):
         if req.mimetype == MULTIPART:

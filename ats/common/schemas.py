@@ -62,7 +62,17 @@ class Str(fields.String):
         return value.strip() if self.strip else value
 
 
-class Id(fields.Integer):
+class WholeNumber(fields.Integer):
+    """An integer: a JSON number, or a string of ASCII digits (a query string's). int() would
+    also take blanks, a line break, underscores and other scripts' digits ("7\r", "1_0")."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
+
+
+class Id(WholeNumber):
     """A positive database id."""
 
     def __init__(self, **kwargs):
@@ -167,7 +177,7 @@ class ErrorSchema(ma.Schema):
 class PageQuery(ma.Schema):
     """Keyset pagination arguments; list filters extend it."""
 
-    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+    limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = Str(metadata={"description": "next_cursor of the previous page"},
                  validate=validate.Length(max=200))
 
