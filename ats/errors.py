@@ -120,7 +120,7 @@ def _flatten_validation(messages: dict) -> dict:
     details = {}
     for location_messages in messages.values():
         if isinstance(location_messages, dict):
-            details.update({field: _as_messages(field_messages)
+            details.update({str(field): _as_messages(field_messages)  # JSON keys are strings
                             for field, field_messages in location_messages.items()})
         else:
             details.setdefault("_schema", []).extend(_as_messages(location_messages))
