@@ -1,7 +1,9 @@
 """What the `web` process lets through: the Procfile's `web` line (gunicorn with
 gunicorn.conf.py) on a migrated database of its own, SQLite or TEST_DATABASE_URL's server,
 spoken to with raw sockets: chunked bodies, bodies over the limit, over-long request lines."""
+import hashlib
 import http.client
+import json
 import os
 import secrets
 import socket
@@ -15,9 +17,11 @@ import pytest
 from ats.config import Defaults, database_url as database_url_from
 from tests.databases import throwaway_postgres_database
 from tests.mailbox import free_port
-from tests.test_deploy import Processes, wait_for_health
+from tests.test_attachments import multipart, pdf
+from tests.test_deploy import PASSWORD, Processes, call, wait_for_health
 
 LIMIT = Defaults.MAX_CONTENT_LENGTH
+UPLOAD_LIMIT = Defaults.MAX_UPLOAD_BYTES + Defaults.UPLOAD_ENVELOPE_BYTES  # a file's body
 WORKERS = {"gthread": "4", "sync": "1"}  # WEB_THREADS: gunicorn runs threads, or one sync worker
 
 
@@ -193,3 +197,96 @@ def test_gunicorn_refuses_over_long_request_heads(web, name, request_head, statu
         response, _ = answer(sock)
     assert response.status == status, name
     assert health(port) < 1
+
+
+# --- file uploads: a body of up to 10 MiB and its envelope -----------------------------------
+
+@pytest.fixture(scope="module")
+def applicant(web):
+    """(a candidate's token, their application's id), made through the web process."""
+    port = web()
+
+    def sign_up(email, **fields):
+        status, body = call(port, "POST", "/auth/register",
+                            {"name": "Someone", "email": email, "password": PASSWORD, **fields})
+        assert status == 201, body
+        status, body = call(port, "POST", "/auth/login", {"email": email, "password": PASSWORD})
+        assert status == 200, body
+        return body["access_token"]
+
+    recruiter = sign_up("rita@web.example", role="recruiter", company_name="Web Corp")
+    candidate = sign_up("carl@web.example")
+    status, job = call(port, "POST", "/jobs", {"title": "Backend Developer",
+                                              "description": "Python."}, recruiter)
+    assert status == 201, job
+    status, application = call(port, "POST", f"/jobs/{job['id']}/applications", {}, candidate)
+    assert status == 201, application
+    return candidate, application["id"]
+
+
+def upload_head(application_id: int, token: str, content_type: str, **headers) -> bytes:
+    return head("POST", f"/api/applications/{application_id}/attachments",
+                Content_Type=content_type, Authorization=f"Bearer {token}", **headers)
+
+
+def send_oversize_chunked_upload(sock: socket.socket, applicant):
+    token, application_id = applicant
+    body, content_type = multipart({}, {"file": ("cv.pdf", pdf(2 * UPLOAD_LIMIT), "application/pdf")})
+    sock.sendall(upload_head(application_id, token, content_type, Transfer_Encoding="chunked"))
+    send_in_background(sock, chunked(body))
+    return answer(sock)
+
+
+@pytest.mark.parametrize("kind", WORKERS)
+def test_a_chunked_upload_over_the_limit_is_413_and_the_connection_closes(web, applicant, kind):
+    port = web(kind)
+    with connect(port) as sock:
+        response, body = send_oversize_chunked_upload(sock, applicant)
+        assert response.status == 413, body
+        assert b'"payload_too_large"' in body
+        assert closed_by_server(sock)
+    assert health(port) < 2
+
+
+@pytest.mark.parametrize("kind", ["gthread", "sync"])
+def test_the_413_to_a_chunked_upload_over_the_limit_says_the_connection_closes(web, applicant, kind):
+    with connect(web(kind)) as sock:
+        response, _ = send_oversize_chunked_upload(sock, applicant)
+        assert response.status == 413
+        assert response.getheader("Connection") == "close"
+
+
+def test_an_upload_declared_over_the_limit_is_413_and_the_connection_closes(web, applicant):
+    port = web()
+    token, application_id = applicant
+    with connect(port) as sock:
+        sock.sendall(upload_head(application_id, token, "multipart/form-data; boundary=x",
+                                 Content_Length=UPLOAD_LIMIT + 1))
+        send_in_background(sock, b"x" * (UPLOAD_LIMIT + 1))
+        assert_413_and_closed(sock)
+    assert health(port) < 2
+
+
+def test_a_chunked_upload_of_10_mib_is_stored_and_downloaded_back(web, applicant):
+    """Far over the 1 MiB of other bodies, within a file's limit: stored, and the same
+    connection serves the download."""
+    port = web()
+    token, application_id = applicant
+    content = pdf(Defaults.MAX_UPLOAD_BYTES)
+    body, content_type = multipart({"kind": "portfolio"},
+                                   {"file": ("cv.pdf", content, "application/pdf")})
+    with connect(port) as sock:
+        sock.sendall(upload_head(application_id, token, content_type, Transfer_Encoding="chunked"))
+        send_in_background(sock, chunked(body))
+        response, answered = answer(sock)
+        assert response.status == 201, answered
+        attachment = json.loads(answered)
+        assert (attachment["size"], attachment["sha256"], attachment["kind"]) == (
+            len(content), hashlib.sha256(content).hexdigest(), "portfolio")
+        assert response.getheader("Connection") == "keep-alive"
+        sock.sendall(head("GET", f"/api/attachments/{attachment['id']}",
+                          Authorization=f"Bearer {token}"))
+        response, downloaded = answer(sock)
+    assert response.status == 200
+    assert response.getheader("Content-Type") == "application/pdf"
+    assert downloaded == content

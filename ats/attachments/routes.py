@@ -48,16 +48,19 @@ def list_attachments(application_id):
 def download_attachment(attachment_id):
     """A file's bytes, streamed, to save rather than to display (whoever may see its
     application)."""
-    attachment, pieces = services.opened(get_current_user(), attachment_id)
+    attachment = services.get(get_current_user(), attachment_id)
     content_type = f"{TEXT}; charset=utf-8" if attachment.content_type == TEXT else attachment.content_type
-    response = Response(stream_with_context(pieces), content_type=content_type, headers={
-        "Content-Length": str(attachment.size),
+    response = Response(content_type=content_type, headers={
         "Content-Disposition": _disposition(attachment.filename),
         "X-Content-Type-Options": "nosniff",
         "Cache-Control": "private, no-cache",  # personal data: no shared cache keeps it
     })
     response.set_etag(attachment.sha256)
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    response.content_length = attachment.size
+    if response.status_code == 200 and request.method == "GET":  # a 304 or a HEAD: no bytes read
+        response.response = stream_with_context(services.contents(attachment))
+    return response
 
 
 @blp.delete("/attachments/<id:attachment_id>")

@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 
@@ -64,6 +64,8 @@ def stored(upload: Upload, application: Application, user: User) -> Iterator[Att
 def add(user: User, application_id: int, file: FileStorage, kind: str) -> Attachment:
     application = application_visible_or_404(application_id, user)
     require(can_upload_attachment(user, application))
+    if application.attachment_count >= current_app.config["MAX_ATTACHMENTS"]:
+        raise _full()  # before reading the file (the compare-and-set below settles races)
     upload = judge(file, kind)
     with stored(upload, application, user) as attachment:
         # last, so the application's row is locked only for the commit
@@ -74,23 +76,30 @@ def add(user: User, application_id: int, file: FileStorage, kind: str) -> Attach
             .values(attachment_count=Application.attachment_count + 1)
         ).rowcount
         if counted != 1:
-            raise ValidationFailed({"file": [
-                f"An application holds at most {current_app.config['MAX_ATTACHMENTS']} files."]})
+            raise _full()
         db.session.commit()
     return attachment
+
+
+def _full() -> ValidationFailed:
+    return ValidationFailed({"file": [
+        f"An application holds at most {current_app.config['MAX_ATTACHMENTS']} files."]})
 
 
 def list_for_application(user: User, application_id: int) -> dict:
     application = application_visible_or_404(application_id, user)
     return {"items": db.session.scalars(
-        db.select(Attachment).where(Attachment.application_id == application.id)
+        select(Attachment).where(Attachment.application_id == application.id)
         .order_by(Attachment.id).options(*WITH_UPLOADER)).all()}
 
 
-def opened(user: User, attachment_id: int) -> tuple[Attachment, Iterator[bytes]]:
-    """The attachment and its bytes, to be read piece by piece (nothing is read yet)."""
-    attachment = attachment_visible_or_404(attachment_id, user, WITH_APPLICATION)
-    return attachment, storage_of(attachment).stream(attachment)
+def get(user: User, attachment_id: int) -> Attachment:
+    return attachment_visible_or_404(attachment_id, user, WITH_APPLICATION)
+
+
+def contents(attachment: Attachment) -> Iterator[bytes]:
+    """attachment's bytes, opened now and read piece by piece as they are sent."""
+    return storage_of(attachment).open(attachment)
 
 
 def delete(user: User, attachment_id: int) -> None:

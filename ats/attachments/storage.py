@@ -35,8 +35,11 @@ class DatabaseStorage:
     def discard(self, attachment: Attachment) -> None:
         """Undo save after a failed transaction: its rollback already did."""
 
-    def stream(self, attachment: Attachment) -> Iterator[bytes]:
-        # one statement, read a piece at a time (a server-side cursor on PostgreSQL)
+    def open(self, attachment: Attachment) -> Iterator[bytes]:
+        """Run when the answer's body is sent, not before: the view's session closes when the
+        view returns (stream_with_context pushes its contexts again only for the body), and a
+        server-side cursor opened in it would be gone by then on PostgreSQL."""
+        # one statement; its rows read a piece at a time (a server-side cursor on PostgreSQL)
         result = db.session.execute(
             select(AttachmentChunk.data).where(AttachmentChunk.attachment_id == attachment.id)
             .order_by(AttachmentChunk.seq).execution_options(yield_per=1))
@@ -63,12 +66,16 @@ class ObjectStorage:
     def discard(self, attachment: Attachment) -> None:
         self.remove([attachment])
 
-    def stream(self, attachment: Attachment) -> Iterator[bytes]:
+    def open(self, attachment: Attachment) -> Iterator[bytes]:
+        # asked now, so an unreachable store fails the request before its 200 goes out
         body = self.client.get_object(Bucket=self.bucket, Key=attachment.storage_key)["Body"]
-        try:
-            yield from body.iter_chunks(CHUNK_SIZE)
-        finally:
-            body.close()
+
+        def pieces():
+            try:
+                yield from body.iter_chunks(CHUNK_SIZE)
+            finally:
+                body.close()
+        return pieces()
 
     def remove(self, attachments: Iterable[Attachment]) -> None:
         for attachment in attachments:
@@ -93,5 +100,10 @@ def storage():
 
 def storage_of(attachment: Attachment):
     """Where attachment's bytes are: a file stored before a bucket was configured stays in
-    the database."""
-    return DatabaseStorage() if attachment.storage_key is None else storage()
+    the database; one stored in a bucket needs it still configured."""
+    if attachment.storage_key is None:
+        return DatabaseStorage()
+    store = storage()
+    if not isinstance(store, ObjectStorage):
+        raise RuntimeError(f"attachment {attachment.id} is kept in S3, but S3_BUCKET is not set")
+    return store

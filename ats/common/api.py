@@ -49,6 +49,16 @@ class Request(flask.Request):
                 return None
             raise BadRequest("The body is not valid JSON.") from None
 
+    def _load_form_data(self):
+        try:
+            super()._load_form_data()
+        except RequestEntityTooLarge:
+            # werkzeug stopped a chunked form at the limit: one byte past it tells the server
+            # (gunicorn.conf.py) that this connection closes after the 413
+            if self.content_length is None:
+                self.environ["wsgi.input"].read(1)
+            raise
+
     def get_data(self, cache=True, as_text=False, parse_form_data=False):
         data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
         limit = self.max_content_length
