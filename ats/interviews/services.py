@@ -13,6 +13,7 @@ from datetime import timedelta
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from ats import workflow
 from ats.common.access import (agenda_scope, application_visible_or_404, can_interview_for,
@@ -131,7 +132,8 @@ def _people(interview: Interview, application: Application) -> list[User]:
     return [application.candidate, *interview.interviewers]
 
 
-def _commit_keeping(interview: Interview, now) -> dict:
+def _answer_then_commit(interview: Interview, now) -> dict:
+    """The answer, read before the commit (which would expire what it reads)."""
     answer = _shown(interview, now)
     db.session.commit()
     return answer
@@ -176,7 +178,7 @@ def schedule(user: User, application_id: int, data: dict) -> dict:
         people = _people(interview, application)
         notifications = outbox.record_interview(interview, outbox.INTERVIEW_SCHEDULED_MAIL, people)
         reminders = outbox.record_reminders(interview, people, now)
-        answer = _commit_keeping(interview, now)
+        answer = _answer_then_commit(interview, now)
     _dispatch(notifications, reminders)
     return answer
 
@@ -228,13 +230,18 @@ def _check_scheduled(interview: Interview, now) -> None:
 
 def _won(interview: Interview, now, **values) -> bool:
     """Compare-and-set: the change applies only to the sequence the caller read, so of two
-    concurrent changes one wins and the other starts again from the new state."""
-    return db.session.execute(
+    concurrent changes one wins and the other starts again from the new state. The loaded
+    interview is given the values written (nothing left for the ORM to write again)."""
+    values.update(sequence=interview.sequence + 1, updated_at=now)
+    won = db.session.execute(
         update(Interview)
         .where(Interview.id == interview.id, Interview.sequence == interview.sequence,
                Interview.status == INTERVIEW_SCHEDULED)
-        .values(sequence=interview.sequence + 1, updated_at=now, **values)
-        .execution_options(synchronize_session=False)).rowcount == 1
+        .values(**values).execution_options(synchronize_session=False)).rowcount == 1
+    if won:
+        for name, value in values.items():
+            set_committed_value(interview, name, value)
+    return won
 
 
 def change(user: User, interview_id: int, data: dict, _attempt: int = 1) -> dict:
@@ -263,10 +270,6 @@ def change(user: User, interview_id: int, data: dict, _attempt: int = 1) -> dict
                                code="interview_closed")
             return change(user, interview_id, data, _attempt + 1)
         _check_free(ids, starts_at, ends_at, interview.id)  # SQLite: inside the write
-        for name, value in values.items():  # the answer and the mail say the new state
-            setattr(interview, name, value)
-        interview.sequence += 1
-        interview.updated_at = now
         kept = {interviewer.id for interviewer in after}
         for seat in list(interview.seats):
             if seat.user_id in kept:
@@ -286,7 +289,7 @@ def change(user: User, interview_id: int, data: dict, _attempt: int = 1) -> dict
         dropped = [interviewer for interviewer in before if interviewer.id not in kept]
         notifications += outbox.record_interview(interview, outbox.INTERVIEW_CANCELLED, dropped)
         reminders = outbox.record_reminders(interview, people, now)
-        answer = _commit_keeping(interview, now)
+        answer = _answer_then_commit(interview, now)
     _dispatch(notifications, reminders)
     return answer
 
@@ -302,8 +305,6 @@ def cancel(user: User, interview_id: int, _attempt: int = 1) -> dict:
                            code="interview_closed")
         # from the new state: 409 interview_closed if another cancellation won
         return cancel(user, interview_id, _attempt + 1)
-    interview.status, interview.sequence, interview.updated_at = (
-        INTERVIEW_CANCELLED, interview.sequence + 1, now)
     # its interviewers are free again at that time
     db.session.execute(update(InterviewInterviewer)
                        .where(InterviewInterviewer.interview_id == interview.id)
@@ -311,7 +312,7 @@ def cancel(user: User, interview_id: int, _attempt: int = 1) -> dict:
     outbox.withdraw_reminders(interview.id, outbox.REMINDER_CANCELLED)
     notifications = outbox.record_interview(interview, outbox.INTERVIEW_CANCELLED,
                                             _people(interview, interview.application))
-    answer = _commit_keeping(interview, now)
+    answer = _answer_then_commit(interview, now)
     outbox.dispatch(notifications)
     return answer
 

@@ -40,8 +40,8 @@ APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED, PASSWORD_RESET = (
 APPLICATION_WITHDRAWN = "application_withdrawn"
 INTERVIEW_SCHEDULED_MAIL, INTERVIEW_UPDATED, INTERVIEW_CANCELLED, INTERVIEW_REMINDER = (
     "interview_scheduled", "interview_updated", "interview_cancelled", "interview_reminder")
-REMINDER_MOVED, REMINDER_CANCELLED = "interview moved: a new reminder replaces this one", \
-    "interview cancelled"
+REMINDER_MOVED = "interview changed: a reminder of its new state replaces this one"
+REMINDER_CANCELLED = "interview cancelled"
 TASK = "ats.notifications.tasks.send_notification"
 RECIPIENT_DEACTIVATED = "recipient deactivated"
 # statuses that promise a run on their own; "queued" and "started" are checked further
