@@ -738,3 +738,38 @@ def test_without_the_applications_checks_the_database_still_lets_one_win(
     (winner,) = [body["id"] for body in bodies.values() if "id" in body]
     assert all(body["error"]["details"] == {"interviewer_id": hiring_manager.id, "interview_id": winner}
                for body in bodies.values() if "error" in body)
+
+
+def test_without_redis_a_due_reminder_goes_out_on_requeue(app, schedule, recruiter, candidate,
+                                                          application, mailbox):
+    """`flask ats requeue` (the sweep) delivers a reminder once its time has come, not before."""
+    interview = schedule(recruiter, application, interviewer_ids=[recruiter.id]).get_json()
+    mailbox.wait_for(2)
+    mailbox.reset()
+    with app.app_context():
+        assert outbox.requeue_pending() == 0  # not yet
+        db.session.execute(update(Notification).where(
+            Notification.interview_id == interview["id"], Notification.kind == "interview_reminder")
+            .values(send_after=utc(minutes=-1)))
+        db.session.commit()
+        assert outbox.requeue_pending() == 2
+    mails = mailbox.wait_for(2)
+    assert sorted(recipient(m) for m in mails) == sorted([candidate.email, recruiter.email])
+    assert all(m["Subject"].startswith("Reminder: interview for ") for m in mails)
+    assert all(m.get_content_type() == "multipart/alternative" for m in mails)  # no invite
+    assert "reminder of your interview" in text_of(mails[[recipient(m) for m in mails].index(candidate.email)])
+
+
+@pytest.mark.parametrize("value, hours", [("", 24), ("24", 24), ("0.5", 0.5), ("1", 1)])
+def test_the_reminder_hours_setting(monkeypatch, value, hours):
+    from ats import config
+    monkeypatch.setenv("INTERVIEW_REMINDER_HOURS", value)
+    assert config.from_environment()["INTERVIEW_REMINDER_HOURS"] == hours
+
+
+@pytest.mark.parametrize("value", ["-1", "soon", "nan", "inf", "9000"])
+def test_a_bad_reminder_hours_setting_is_refused(monkeypatch, value):
+    from ats import config
+    monkeypatch.setenv("INTERVIEW_REMINDER_HOURS", value)
+    with pytest.raises(config.ConfigError, match="INTERVIEW_REMINDER_HOURS"):
+        config.from_environment()
