@@ -11,10 +11,10 @@ internationalised domain as IDNA).
 """
 import base64
 import re
-from email.mime.application import MIMEApplication
 from datetime import datetime, timedelta, timezone
 from email.charset import QP, Charset
 from email.header import Header
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -237,7 +237,7 @@ def _invite(notification: Notification, context: dict, sender: str) -> bytes:
                                                    for user in interview.interviewers]
     if (INVITE_METHODS[notification.kind] == invites.CANCEL
             and notification.recipient not in {email for _, email in people}):
-        people = [(notification.recipient, notification.recipient)]
+        people = [(context["name"], notification.recipient)]
     organizer = (context["company"], parseaddr(sender)[1] or "no-reply@localhost")
     return invites.invite(
         interview, method=INVITE_METHODS[notification.kind],
