@@ -4,24 +4,30 @@ The world: companies A and B, each with two recruiters (rec1, rec2), a hiring ma
 to every job of the company (hm) and one assigned to none (hm_u); candidates C1 and C2, each
 with a profile (personal data: shown to themself, admins and the staff they applied to); an
 admin; and the anonymous caller: 12 actors. Each company has an open and a closed job with an
-application (C1 applied to A's, C2 to B's; the open ones were moved on with a note), and an
-open and a closed job without applications.
+application (C1 applied to A's, C2 to B's; the open ones were moved on with a note), an
+open job whose application (C1's at A, C2's at B) was rejected, and an open and a closed job
+without applications. The open applications hold two files, one uploaded by their candidate
+and one by the company's hm; the rejected one holds its candidate's, uploaded before.
 
 MATRIX below says, for each operation and kind of object, what each relation of caller to
 object gets. It is written from API.md and the README's "Decisions where the contract is
 silent", not from the code. Every (row, actor, object) case checks:
 
 - the status, and the error code of a non-2xx answer;
-- that no body carries a name, email, company name, job title or description, cover letter or
-  note the actor may not see, nor a job, application, user or company object it may not see;
+- that no body carries a name, email, company name, job title or description, cover letter,
+  note, file name or file content the actor may not see, nor a job, application, attachment,
+  user or company object it may not see;
 - for a list, that it holds exactly the rows the actor may see: none foreign, none missing;
-- for a refused write, that nothing changed: every row of every table is compared;
+- for a refused write, that nothing changed: every row of every table is compared (a file's
+  bytes in attachment_chunks included);
 - that the spec and MATRIX name the same operations (a route added without a row fails), and
   that every route the app serves is in the spec.
 
 A write expected to succeed acts on a fresh copy of its object (same company, same hiring
 manager, same applicant, same status), so the cases stay independent of each other.
 """
+import hashlib
+import io
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -35,10 +41,11 @@ from ats.auth import services as accounts
 from ats.common import reset_tokens
 from datetime import datetime, timedelta, timezone
 
-from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, AuthSession, Job as JobRow,
-                        InterviewInterviewer, Notification, PasswordReset, Scorecard, User)
+from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, AttachmentChunk, AuthSession,
+                        InterviewInterviewer, Job as JobRow, Notification, PasswordReset,
+                        Scorecard, User)
+from ats.models import Attachment as AttachmentRow, Comment as CommentRow
 from ats.models import Interview as InterviewRow
-from ats.models import Comment as CommentRow
 from tests.conftest import PASSWORD
 from tests.helpers import error_code
 
@@ -52,8 +59,9 @@ from tests.helpers import error_code
 # For routes without an object ("-" and the login/token variants) staff fall in rec, hm, hm_u.
 # "-" in a cell: that relation cannot occur for that object.
 # Objects: company (A, B); open_job, closed_job (with an application); empty_open_job,
-# empty_closed_job (without); any_job (all eight); application, closed_job_application (the
-# application on an open or a closed job); notification, closed_notification (the failed
+# empty_closed_job (without); any_job (all ten); application, closed_job_application (the
+# application on an open or a closed job); final_application (a rejected application on an open
+# job: its candidate may no longer add files); notification, closed_notification (the failed
 # confirmation mail to the candidate of either application), sent_notification (a mail to a
 # recruiter about the open one, sent). "+foreign_hm": the body names the other company's
 # hiring manager in hiring_manager_ids. "+withdrawal": a stage change to withdrawn (the
@@ -70,6 +78,11 @@ from tests.helpers import error_code
 # comment: a comment on the open application of A or B, one by its rec1 and one by its hm; for
 # a comment, "own" is its author, and the application's candidate falls in "cand" (comments
 # are internal: the candidate sees none, so cannot tell theirs from another's).
+# attachment: a file on the open application of A or B uploaded by its candidate ("own": that
+# candidate, its uploader); staff_attachment: one uploaded by the company's hm (the hm column
+# is its uploader; "own" is still the application's candidate, who sees every file of their
+# application but did not upload this one). "+resume": the application sent as a multipart
+# form with a résumé (a PDF) beside the cover letter. Uploads send a small PDF.
 # A cell is a status, with the error code of a 409 after a colon (CONFLICTS below).
 MATRIX_TABLE = """
 method path                                             object                 anon admin        rec          hm  hm_u f_rec f_hm own         cand
@@ -117,6 +130,8 @@ DELETE /api/jobs/{job_id}                               empty_open_job         4
 DELETE /api/jobs/{job_id}                               empty_closed_job       401  204          204          403 403  404   404  -           404
 POST   /api/jobs/{job_id}/applications                  open_job               401  403          403          403 403  403   403  409:applied 201
 POST   /api/jobs/{job_id}/applications                  closed_job             401  403          403          403 403  403   403  409:closed  409:closed
+POST   /api/jobs/{job_id}/applications                  open_job+resume        401  403          403          403 403  403   403  409:applied 201
+POST   /api/jobs/{job_id}/applications                  closed_job+resume      401  403          403          403 403  403   403  409:closed  409:closed
 GET    /api/jobs/{job_id}/applications                  open_job               401  200          200          200 200  403   403  403         403
 GET    /api/jobs/{job_id}/applications                  closed_job             401  200          200          200 200  404   404  404         404
 GET    /api/applications                                -                      401  200          200          200 200  -     -    -           200
@@ -137,6 +152,16 @@ GET    /api/applications/{application_id}/comments      application            4
 GET    /api/applications/{application_id}/comments      closed_job_application 401  200          200          200 200  404   404  403         404
 PATCH  /api/comments/{comment_id}                       comment                401  403          403          403 403  404   404  200         404
 DELETE /api/comments/{comment_id}                       comment                401  204          403          403 403  404   404  204         404
+POST   /api/applications/{application_id}/attachments   application            401  201          201          201 201  404   404  201         404
+POST   /api/applications/{application_id}/attachments   closed_job_application 401  201          201          201 201  404   404  201         404
+POST   /api/applications/{application_id}/attachments   final_application      401  201          201          201 201  404   404  403         404
+GET    /api/applications/{application_id}/attachments   application            401  200          200          200 200  404   404  200         404
+GET    /api/applications/{application_id}/attachments   closed_job_application 401  200          200          200 200  404   404  200         404
+GET    /api/applications/{application_id}/attachments   final_application      401  200          200          200 200  404   404  200         404
+GET    /api/attachments/{attachment_id}                 attachment             401  200          200          200 200  404   404  200         404
+GET    /api/attachments/{attachment_id}                 staff_attachment       401  200          200          200 200  404   404  200         404
+DELETE /api/attachments/{attachment_id}                 attachment             401  204          204          403 403  404   404  204         404
+DELETE /api/attachments/{attachment_id}                 staff_attachment       401  204          204          204 403  404   404  403         404
 POST   /api/applications/{application_id}/interviews    application            401  201          201          201 403  404   404  403         404
 POST   /api/applications/{application_id}/interviews    closed_job_application 401  409:iv_closed 409:iv_closed 409:iv_closed 403 404 404 403   404
 GET    /api/applications/{application_id}/interviews    application            401  200          200          200 200  404   404  200         404
@@ -208,6 +233,45 @@ HTTP_METHODS = {"get", "put", "post", "patch", "delete", "head", "options", "tra
 def marker(label: str) -> str:
     """A string unique to one object: finding it in a body means that object leaked."""
     return f"{label} {uuid.uuid4().hex[:12]}"
+
+
+def tiny_pdf(text: str) -> bytes:
+    """A valid one-page PDF showing text (letters, digits, spaces and dots)."""
+    content = f"BT /F1 12 Tf 10 20 Td ({text}) Tj ET".encode()
+    objects = [b"<< /Type /Catalog /Pages 2 0 R >>", b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+               b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 400 50] /Contents 4 0 R "
+               b"/Resources << /Font << /F1 5 0 R >> >> >>",
+               b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
+               b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    pdf, offsets = b"%PDF-1.4\n", []
+    for number, body in enumerate(objects, 1):
+        offsets.append(len(pdf))
+        pdf += b"%d 0 obj\n%s\nendobj\n" % (number, body)
+    xref = len(pdf)
+    pdf += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
+    pdf += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
+    return pdf + b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objects) + 1, xref)
+
+
+@dataclass(frozen=True)
+class Form:
+    """A multipart/form-data body: fields, and files as name -> (filename, bytes)."""
+
+    fields: dict
+    files: dict
+
+    def sent(self) -> dict:
+        """The test client's data=: a fresh stream per file, so a body can be sent again."""
+        return {**self.fields, **{name: (io.BytesIO(data), filename)
+                                  for name, (filename, data) in self.files.items()}}
+
+
+def body_arguments(body) -> dict:
+    """The test client's arguments for a request body: JSON, or a multipart form."""
+    if isinstance(body, Form):
+        return {"data": body.sent(), "content_type": "multipart/form-data"}
+    return {"json": body}
 
 
 @dataclass(eq=False)
@@ -291,6 +355,31 @@ class Comment:
 
 
 @dataclass(eq=False)
+class Attachment:
+    """A file of an application: its name and its text are markers."""
+
+    key: str
+    id: int
+    application: Application
+    uploader: str  # the uploader's key
+    filename: str
+    text: str
+    data: bytes
+
+    @property
+    def company(self) -> str:
+        return self.application.company
+
+    @property
+    def job(self) -> Job:
+        return self.application.job
+
+    @property
+    def candidate(self) -> str:
+        return self.application.candidate
+
+
+@dataclass(eq=False)
 class Interview:
     """An interview of an application, with one interviewer; started: its start has passed."""
 
@@ -341,7 +430,7 @@ class World:
         self.client, self.app = client, app
         self.people = {"anon": Person("anon")}
         self.companies, self.jobs, self.applications, self.mails = {}, {}, {}, {}
-        self.comments, self.interviews = {}, {}
+        self.comments, self.attachments, self.files, self.interviews = {}, {}, {}, {}
         self.copies, self.accounts, self.slots = 0, {}, 0
         admin = self._person(make_user, "admin", ADMIN)
         for letter in "AB":
@@ -375,6 +464,16 @@ class World:
             else:
                 self.mail(application, "notification")
                 self.mail(application, "sent_notification")
+        # Files: whoever sees the application sees every file of it, whoever uploaded it.
+        for letter, candidate in (("A", "C1"), ("B", "C2")):
+            application = self.applications[f"{letter}.open.{candidate}"]
+            self.files[f"attachment.{letter}"] = self.attach(application, candidate)
+            self.files[f"staff_attachment.{letter}"] = self.attach(application, f"{letter}.hm")
+            # after the mails above: its notifications are no objects of the notification rows
+            final = self.add_job(f"{letter}.final", letter, "open", candidate)
+            final = self.applications[f"{final.key}.{candidate}"]
+            self.attach(final, candidate)
+            self.move(final, f"{letter}.rec1", "rejected")
 
     def _person(self, make_user, key, role, company=None, assigned=False) -> Person:
         email = f"{key.lower().replace('.', '-')}-{uuid.uuid4().hex[:12]}@example.com"
@@ -422,8 +521,23 @@ class World:
     def move(self, application, mover, stage):
         note = marker(f"Note {application.key}")
         self.call(self.people[mover], "PATCH", f"/api/applications/{application.id}/stage",
-                  {"stage": stage, "note": note}, 200)
+                  {"stage": stage, "note": note, **({"reason": "other"} if stage == "rejected" else {})},
+                  200)
         application.history.append((stage, mover, note))
+
+    def attach(self, application, uploader) -> Attachment:
+        """A PDF uploaded by uploader: its name and its text unique to it."""
+        key = f"{application.key}.file{len(self.attachments) + 1}"
+        filename, text = marker(f"File {key}") + ".pdf", marker(f"Text {key}")
+        data = tiny_pdf(text)
+        response = self.client.post(
+            f"/api/applications/{application.id}/attachments", headers=self.people[uploader].headers,
+            **body_arguments(Form({"kind": "portfolio"}, {"file": (filename, data)})))
+        assert response.status_code == 201, response.get_json()
+        attachment = Attachment(key, response.get_json()["id"], application, uploader, filename,
+                                text, data)
+        self.attachments[key] = attachment
+        return attachment
 
     def comment(self, application, author) -> Comment:
         body = marker(f"Comment {application.key} by {author}")
@@ -485,6 +599,8 @@ class World:
             return self.mail(self.fresh_copy(obj.application), obj.group)
         if isinstance(obj, Comment):
             return self.comment(obj.application, obj.author)
+        if isinstance(obj, Attachment):
+            return self.attach(obj.application, obj.uploader)
         if isinstance(obj, Interview):
             return self.interview(obj.application, obj.started)
         if isinstance(obj, Account):
@@ -538,6 +654,10 @@ class World:
         if kind == "comment":
             return [c for c in self.comments.values() if c.application.key.endswith(".open.C1")
                     or c.application.key.endswith(".open.C2")][:4]
+        if kind in ("attachment", "staff_attachment"):
+            return [self.files[f"{kind}.{letter}"] for letter in "AB"]
+        if kind == "final_application":
+            return [a for a in self.applications.values() if a.key.endswith(f".final.{a.candidate}")]
         if kind == "any_job":
             return list(self.jobs.values())
         if kind.endswith("_job"):
@@ -568,7 +688,8 @@ def relation(person: Person, obj) -> str:
         return "own"
     if person.role == CANDIDATE:
         applicants = {obj.applicant} if isinstance(obj, Job) else (
-            {obj.candidate} if isinstance(obj, (Application, Mail, Account, Interview)) else set())
+            {obj.candidate} if isinstance(obj, (Application, Mail, Account, Attachment, Interview))
+            else set())
         return "own" if person.key in applicants else "cand"
     company = obj.key if isinstance(obj, Company) else getattr(obj, "company", None)
     if company is not None and company != person.company:
@@ -617,7 +738,8 @@ def all_markers(world) -> set[str]:
             | {a.cover_letter for a in world.applications.values()}
             | {note for a in world.applications.values() for _, _, note in a.history if note}
             | {text for p in people for text in profile_markers(p)}
-            | {c.body for c in world.comments.values()})
+            | {c.body for c in world.comments.values()}
+            | {text for f in world.attachments.values() for text in (f.filename, f.text)})
 
 
 def markers_seen_by(world, person) -> set[str]:
@@ -633,6 +755,9 @@ def markers_seen_by(world, person) -> set[str]:
             seen.add(world.people[mover].name)  # history's changed_by
             if note and person.role != CANDIDATE:  # candidates never see notes
                 seen.add(note)
+        for file in world.attachments.values():  # every file of it, and who uploaded it
+            if file.application is application:
+                seen |= {file.filename, file.text, world.people[file.uploader].name}
         if person.company:  # notifications name the candidate's address
             seen.add(world.people[application.candidate].email)
             seen |= profile_markers(world.people[application.candidate])  # the candidate card
@@ -668,6 +793,8 @@ def objects_in(body) -> list[tuple[str, int]]:
                 found.append(("user", value["id"]))
             elif keys == {"id", "name", "created_at"}:
                 found.append(("company", value["id"]))
+            elif {"application_id", "sha256", "uploaded_by"} <= keys:
+                found.append(("attachment", value["id"]))
             for item in value.values():
                 walk(item)
     walk(body)
@@ -680,7 +807,9 @@ def foreign_data(world, person, response) -> list[str]:
     known = {"job": (world.jobs.values(), sees_job),
              "application": (world.applications.values(), sees_application),
              "user": ([p for p in world.people.values() if p.role], sees_user),
-             "company": (world.companies.values(), sees_company)}
+             "company": (world.companies.values(), sees_company),
+             "attachment": (world.attachments.values(),
+                            lambda person, file: sees_application(person, file.application))}
     for kind, object_id in objects_in(response.get_json(silent=True)):
         objects, sees = known[kind]
         leaks += [f"{kind} {o.key}" for o in objects if o.id == object_id and not sees(person, o)]
@@ -731,7 +860,11 @@ BODIES = {
     "PATCH /api/jobs/{job_id}": lambda w, p, o, v: (
         {"hiring_manager_ids": [w.foreign_manager(o.company).id]} if v == "foreign_hm"
         else {"location": "Remote"}),
-    "POST /api/jobs/{job_id}/applications": lambda w, p, o, v: {"cover_letter": "Hello."},
+    "POST /api/jobs/{job_id}/applications": lambda w, p, o, v: (
+        Form({"cover_letter": "Hello."}, {"resume": ("My CV.pdf", tiny_pdf("My CV"))})
+        if v == "resume" else {"cover_letter": "Hello."}),
+    "POST /api/applications/{application_id}/attachments": lambda w, p, o, v: Form(
+        {"kind": "cover_letter"}, {"file": ("Letter.pdf", tiny_pdf("A letter"))}),
     "POST /api/applications/{application_id}/comments": lambda w, p, o, v: {
         "body": "A new comment.\nOn two lines."},
     "PATCH /api/comments/{comment_id}": lambda w, p, o, v: {"body": "Edited."},
@@ -784,9 +917,35 @@ def subject(world, token: str) -> int:
         return int(decode_token(token)["sub"])
 
 
-def rows_in_db(world, model, *where) -> set[int]:
+def rows_in_db(world, model, *where) -> set:
+    """The ids of model's rows (a chunk's: its piece number)."""
+    column = model.seq if model is AttachmentChunk else model.id
     with world.app.app_context():
-        return set(db.session.scalars(select(model.id).where(*where)))
+        return set(db.session.scalars(select(column).where(*where)))
+
+
+def files_in_db(world, application_id, *where) -> list[tuple]:
+    """(id, kind, filename, sha256, uploader id, size) of an application's files, oldest
+    first, with the size of the bytes stored."""
+    with world.app.app_context():
+        files = db.session.scalars(select(AttachmentRow).where(
+            AttachmentRow.application_id == application_id, *where).order_by(AttachmentRow.id)).all()
+        return [(f.id, f.kind, f.filename, f.sha256, f.uploaded_by_id, sum(
+            len(data) for data in db.session.scalars(select(AttachmentChunk.data).where(
+                AttachmentChunk.attachment_id == f.id)))) for f in files]
+
+
+def files_sent(person, sent, field, kind) -> list[tuple]:
+    """What files_in_db holds, ids aside, of an application whose only file is sent's (if
+    sent carries one)."""
+    if not isinstance(sent, Form):
+        return []
+    filename, data = sent.files[field]
+    return [(kind, filename, hashlib.sha256(data).hexdigest(), person.id, len(data))]
+
+
+def without_ids(files: list[tuple]) -> list[tuple]:
+    return [file[1:] for file in files]
 
 
 def history_as_seen(world, person, application) -> list:
@@ -849,8 +1008,9 @@ CONTENT = {
         (o.id, "Remote"), (r.get_json()["id"], r.get_json()["location"])),
     "DELETE /api/jobs/{job_id}": lambda w, p, o, sent, r: (set(), rows_in_db(w, JobRow, JobRow.id == o.id)),
     "POST /api/jobs/{job_id}/applications": lambda w, p, o, sent, r: (
-        (o.id, p.id, "applied"),
-        (r.get_json()["job_id"], r.get_json()["candidate_id"], r.get_json()["stage"])),
+        (o.id, p.id, "applied", files_sent(p, sent, "resume", "resume")),
+        (r.get_json()["job_id"], r.get_json()["candidate_id"], r.get_json()["stage"],
+         without_ids(files_in_db(w, r.get_json()["id"])))),
     "GET /api/jobs/{job_id}/applications": lambda w, p, o, sent, r: (
         {a.id for a in w.applications.values() if a.job is o}, ids_of(r.get_json())),
     "GET /api/applications": lambda w, p, o, sent, r: (
@@ -874,6 +1034,24 @@ CONTENT = {
             w, CommentRow, CommentRow.id == o.id, CommentRow.body == "Edited."))),
     "DELETE /api/comments/{comment_id}": lambda w, p, o, sent, r: (
         set(), rows_in_db(w, CommentRow, CommentRow.id == o.id)),
+    "POST /api/applications/{application_id}/attachments": lambda w, p, o, sent, r: (
+        (o.id, [r.get_json()["id"]], files_sent(p, sent, "file", sent.fields["kind"])),
+        (r.get_json()["application_id"], [f[0] for f in files_in_db(w, o.id)],
+         without_ids(files_in_db(w, o.id)))),
+    # every file the world put on it, whoever uploaded it, oldest first
+    "GET /api/applications/{application_id}/attachments": lambda w, p, o, sent, r: (
+        [(f.id, "portfolio", f.filename, hashlib.sha256(f.data).hexdigest(), w.people[f.uploader].id,
+          len(f.data)) for f in w.attachments.values() if f.application is o],
+        [(f["id"], f["kind"], f["filename"], f["sha256"], f["uploaded_by"]["id"], f["size"])
+         for f in r.get_json()["items"]]),
+    "GET /api/attachments/{attachment_id}": lambda w, p, o, sent, r: (
+        (o.data, "application/pdf", f'attachment; filename="{o.filename}"', "nosniff",
+         f'"{hashlib.sha256(o.data).hexdigest()}"'),
+        (r.get_data(), r.headers["Content-Type"], r.headers["Content-Disposition"],
+         r.headers["X-Content-Type-Options"], r.headers["ETag"])),
+    "DELETE /api/attachments/{attachment_id}": lambda w, p, o, sent, r: (
+        ([], 0), (files_in_db(w, o.application.id, AttachmentRow.id == o.id),
+                  len(rows_in_db(w, AttachmentChunk, AttachmentChunk.attachment_id == o.id)))),
     # back to pending, and (no Redis here) delivered inline before the answer
     "POST /api/notifications/{notification_id}/resend": lambda w, p, o, sent, r: (
         (o.id, {o.id}), (r.get_json()["id"], rows_in_db(
@@ -942,14 +1120,14 @@ def run_case(world, row, person, obj) -> list[str]:
         return [f"{label}: MATRIX has no expectation for {column}"]
     write = row.method != "GET"
     if write and expected.status < 300 and isinstance(obj, (Job, Application, Mail, Account, Comment,
-                                                          Interview)):
+                                                                Attachment, Interview)):
         obj = world.fresh_copy(obj)
     url, headers, body = build_request(world, row, person, obj)
     if row.route in LISTS:
         url += ("&" if "?" in url else "?") + "limit=100"
     before = database_rows(world.app) if write and expected.status >= 300 else None
     limiter.reset()  # each case on its own: 12 sign-ups from one address are test_limits' matter
-    response = world.client.open(url, method=row.method, json=body, headers=headers)
+    response = world.client.open(url, method=row.method, headers=headers, **body_arguments(body))
 
     problems = []
     if response.status_code != expected.status:

@@ -147,6 +147,16 @@ def call(port: int, method: str, path: str, body=None, token=None) -> tuple[int,
         return error.code, json.load(error)
 
 
+def sign_up(port: int, email: str, **fields) -> str:
+    """Register through the running web process and log in -> the access token."""
+    status, body = call(port, "POST", "/auth/register",
+                        {"name": "Someone", "email": email, "password": PASSWORD, **fields})
+    assert status == 201, body
+    status, body = call(port, "POST", "/auth/login", {"email": email, "password": PASSWORD})
+    assert status == 200, body
+    return body["access_token"]
+
+
 def wait_for_health(web, port: int) -> dict:
     """GET /api/health until it answers; fail with web's output if it never does."""
     def answer():
@@ -247,16 +257,8 @@ def test_worker_delivers_the_mail_of_an_application_made_through_web(
     web = processes.start("web", WEB_CONCURRENCY="1")
     wait_for_health(web, port)
 
-    def sign_up(email, **fields):
-        status, body = call(port, "POST", "/auth/register",
-                            {"name": "Someone", "email": email, "password": PASSWORD, **fields})
-        assert status == 201, body
-        status, body = call(port, "POST", "/auth/login", {"email": email, "password": PASSWORD})
-        assert status == 200, body
-        return body["access_token"]
-
-    recruiter = sign_up("rita@deploy.example", role="recruiter", company_name="Deploy Corp")
-    candidate = sign_up("carl@deploy.example")
+    recruiter = sign_up(port, "rita@deploy.example", role="recruiter", company_name="Deploy Corp")
+    candidate = sign_up(port, "carl@deploy.example")
     status, job = call(port, "POST", "/jobs", {"title": "Site Reliability Engineer",
                                               "description": "Keeps things running."}, recruiter)
     assert status == 201, job

@@ -53,6 +53,14 @@ def json_body(item: dict) -> dict | None:
     return json.loads(re.sub(r"(?<!\")\{\{\w+\}\}(?!\")", "0", body["raw"]))
 
 
+def form_fields(item: dict) -> set[str] | None:
+    """The field names of a multipart/form-data body (files too), or None for another body."""
+    body = item["request"].get("body")
+    if not body or body.get("mode") != "formdata":
+        return None
+    return {field["key"] for field in body["formdata"]}
+
+
 COLLECTION = load("ats.postman_collection.json")
 ENVIRONMENT = load("ats.postman_environment.json")
 REQUESTS = list(requests_of(COLLECTION))
@@ -110,6 +118,10 @@ def test_each_request_is_a_documented_operation(spec, name, item):
     if body is not None:
         schema = resolve(spec, op["requestBody"]["content"]["application/json"]["schema"])
         assert set(body) <= set(schema["properties"]), f"{name}: fields the spec does not know"
+    fields = form_fields(item)
+    if fields is not None:
+        schema = resolve(spec, op["requestBody"]["content"]["multipart/form-data"]["schema"])
+        assert fields <= set(schema["properties"]), f"{name}: form fields the spec does not know"
 
 
 def test_every_variable_is_declared_or_set():
@@ -119,6 +131,15 @@ def test_every_variable_is_declared_or_set():
         local = set(re.findall(r'pm\.variables\.set\("(\w+)"', script(item, "prerequest")))
         used = set(VARIABLE.findall(json.dumps(item["request"])))
         assert used <= declared | local, f"{name}: undeclared {used - declared - local}"
+
+
+def test_every_file_the_collection_uploads_is_beside_it():
+    """newman runs with --working-dir postman (.ci/live): a file's src is named from there."""
+    sent = [(name, field["src"]) for name, item in REQUESTS
+            for field in item["request"].get("body", {}).get("formdata", []) if field.get("type") == "file"]
+    assert sent, "the collection uploads no file"
+    missing = [(name, src) for name, src in sent if not (POSTMAN / src).is_file()]
+    assert not missing, missing
 
 
 def test_the_flow_walks_every_stage_and_meets_refusals():

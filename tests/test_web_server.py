@@ -18,7 +18,7 @@ from ats.config import Defaults, database_url as database_url_from
 from tests.databases import throwaway_postgres_database
 from tests.mailbox import free_port
 from tests.test_attachments import multipart, pdf
-from tests.test_deploy import PASSWORD, Processes, call, wait_for_health
+from tests.test_deploy import Processes, call, sign_up, wait_for_health
 
 LIMIT = Defaults.MAX_CONTENT_LENGTH
 UPLOAD_LIMIT = Defaults.MAX_UPLOAD_BYTES + Defaults.UPLOAD_ENVELOPE_BYTES  # a file's body
@@ -206,16 +206,8 @@ def applicant(web):
     """(a candidate's token, their application's id), made through the web process."""
     port = web()
 
-    def sign_up(email, **fields):
-        status, body = call(port, "POST", "/auth/register",
-                            {"name": "Someone", "email": email, "password": PASSWORD, **fields})
-        assert status == 201, body
-        status, body = call(port, "POST", "/auth/login", {"email": email, "password": PASSWORD})
-        assert status == 200, body
-        return body["access_token"]
-
-    recruiter = sign_up("rita@web.example", role="recruiter", company_name="Web Corp")
-    candidate = sign_up("carl@web.example")
+    recruiter = sign_up(port, "rita@web.example", role="recruiter", company_name="Web Corp")
+    candidate = sign_up(port, "carl@web.example")
     status, job = call(port, "POST", "/jobs", {"title": "Backend Developer",
                                               "description": "Python."}, recruiter)
     assert status == 201, job
