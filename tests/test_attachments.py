@@ -751,6 +751,19 @@ def test_a_kind_outside_the_list_or_no_file_is_422_and_a_json_body_400(db_store,
     assert count(app, Attachment) == 0
 
 
+@pytest.mark.parametrize("body", [b"--b\r\n[]--b--\r\n", b"not a form at all",
+                                  b'--b\r\nContent-Disposition: form-data; name="kind"\r\n\r\nresume'],
+                         ids=["a part without headers", "no boundary", "cut off"])
+def test_a_malformed_multipart_body_is_400_on_both_routes_and_nothing_stored(
+        app, client, candidate, job, application, body):
+    for url in (f"/api/jobs/{job['id']}/applications",
+                f"/api/applications/{application['id']}/attachments"):
+        response = client.post(url, data=body, headers={
+            **candidate.headers, "Content-Type": "multipart/form-data; boundary=b"})
+        assert_error(response, 400, "bad_request")
+    assert count(app, Attachment) == 0 and count(app, Application) == 1
+
+
 # --- Idempotency-Key --------------------------------------------------------------------------
 
 def test_an_upload_repeated_with_its_idempotency_key_answers_the_first_and_stores_once(

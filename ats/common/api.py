@@ -49,6 +49,11 @@ class Request(flask.Request):
                 return None
             raise BadRequest("The body is not valid JSON.") from None
 
+    def make_form_data_parser(self):
+        parser = super().make_form_data_parser()
+        parser.silent = False  # a malformed form is the client's error, not an empty form
+        return parser
+
     def _load_form_data(self):
         try:
             super()._load_form_data()
@@ -58,6 +63,8 @@ class Request(flask.Request):
             if self.content_length is None:
                 self.environ["wsgi.input"].read(1)
             raise
+        except ValueError:
+            raise BadRequest(f"The {self.mimetype} body is malformed.") from None
 
     def get_data(self, cache=True, as_text=False, parse_form_data=False):
         data = super().get_data(cache=cache, as_text=False, parse_form_data=parse_form_data)
