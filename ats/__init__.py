@@ -43,10 +43,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     app.url_map.converters["id"] = IdConverter
     api.register_converter(IdConverter, IdConverter.openapi_schema)
 
-    from ats import applications, attachments, auth, comments, companies, health, jobs, users
+    from ats import (applications, attachments, auth, comments, companies, health, interviews,
+                     jobs, users)
     from ats.notifications import routes as notifications
     for module in (auth, companies, users, jobs, applications, attachments, comments,
-                   notifications, health):
+                   interviews, notifications, health):
         api.register_blueprint(module.blp)
     serve_swagger_ui_assets(app)
     serve_redoc_assets(app)

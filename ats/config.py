@@ -36,6 +36,19 @@ def _int(name: str, default: int) -> int:
         raise ConfigError(f"{name} must be a whole number, not {value!r}") from None
 
 
+def _hours(name: str, default: float) -> float:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        hours = float(value)
+    except ValueError:
+        hours = -1.0
+    if not 0 <= hours < 24 * 366:  # also refuses nan and inf
+        raise ConfigError(f"{name} must be a number of hours (0.5 is 30 minutes), not {value!r}")
+    return hours
+
+
 def _int_list(name: str, default: list[int]) -> list[int]:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -102,6 +115,8 @@ def from_environment() -> dict:
         "MAIL_SEND_TIMEOUT": max(1, _int("MAIL_SEND_TIMEOUT", 60)),
         # how often an idle worker wakes to sweep the outbox (and RQ's registries)
         "WORKER_SWEEP_SECONDS": max(1, _int("WORKER_SWEEP_SECONDS", 20)),
+        # how long before an interview its reminder goes out (decimal hours: 0.5 is 30 minutes)
+        "INTERVIEW_REMINDER_HOURS": _hours("INTERVIEW_REMINDER_HOURS", 24),
         # attachment bytes: in the database unless a bucket is named (boto3 finds the
         # credentials its usual way: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION)
         "S3_BUCKET": os.environ.get("S3_BUCKET") or None,

@@ -2,7 +2,8 @@
 from datetime import datetime
 
 from sqlalchemy import (JSON, CheckConstraint, ForeignKey, Index, LargeBinary, String, Text,
-                        UniqueConstraint, text, true)
+                        UniqueConstraint, func, text, true)
+from sqlalchemy.dialects.postgresql import ExcludeConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ats import workflow
@@ -17,6 +18,11 @@ JOB_OPEN, JOB_CLOSED = "open", "closed"
 JOB_STATUSES = (JOB_OPEN, JOB_CLOSED)
 
 ATTACHMENT_KINDS = ("resume", "cover_letter", "portfolio", "other")
+
+# stored; an interview answers "completed" once it is scheduled and its end has passed
+INTERVIEW_SCHEDULED, INTERVIEW_CANCELLED, INTERVIEW_COMPLETED = "scheduled", "cancelled", "completed"
+INTERVIEW_STATUSES = (INTERVIEW_SCHEDULED, INTERVIEW_CANCELLED)
+RECOMMENDATIONS = ("strong_no", "no", "yes", "strong_yes")
 
 
 def _one_of(column: str, values) -> str:
@@ -228,6 +234,102 @@ class AttachmentChunk(db.Model):
     data: Mapped[bytes] = mapped_column(LargeBinary)
 
 
+class Interview(db.Model):
+    """An interview of an application, at a time, with one to ten of its company's staff."""
+
+    __tablename__ = "interviews"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", INTERVIEW_STATUSES), name="status"),
+        CheckConstraint("ends_at > starts_at", name="ends_after_start"),
+        # an application's interviews by time; a company's agenda (recruiters), everyone's (admins)
+        Index("ix_interviews_application_id_starts_at", "application_id", "starts_at"),
+        Index("ix_interviews_company_id_starts_at_id", "company_id", "starts_at", "id"),
+        Index("ix_interviews_starts_at_id", "starts_at", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    # the application's company, copied (it never changes) so a recruiter's agenda is one index
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    duration_minutes: Mapped[int]
+    location: Mapped[str | None] = mapped_column(String(200))
+    meeting_url: Mapped[str | None] = mapped_column(String(2000))
+    status: Mapped[str] = mapped_column(String(10), default=INTERVIEW_SCHEDULED)
+    # the invite's SEQUENCE (RFC 5545): one more on every change, the cancellation included
+    sequence: Mapped[int] = mapped_column(default=0, server_default=text("0"))
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    application: Mapped[Application] = relationship()
+    created_by: Mapped[User] = relationship()
+    seats: Mapped[list["InterviewInterviewer"]] = relationship(
+        back_populates="interview", cascade="all, delete-orphan",
+        order_by="InterviewInterviewer.user_id")
+
+    @property
+    def interviewers(self) -> list[User]:
+        return [seat.user for seat in self.seats]
+
+    def status_at(self, now: datetime) -> str:
+        """scheduled, cancelled, or completed once a scheduled interview's end has passed:
+        derived from the time when asked, never stored (so never stale)."""
+        if self.status == INTERVIEW_SCHEDULED and self.ends_at <= now:
+            return INTERVIEW_COMPLETED
+        return self.status
+
+
+class InterviewInterviewer(db.Model):
+    """One interviewer of an interview, with its time range copied: whether an interviewer is
+    busy is one indexed query, and on PostgreSQL an exclusion constraint, which no race
+    gets past, forbids two active seats of one user whose ranges overlap ([start, end))."""
+
+    __tablename__ = "interview_interviewers"
+    __table_args__ = (
+        # an interviewer's agenda by time, and the overlap check
+        Index("ix_interview_interviewers_user_id_starts_at", "user_id", "starts_at", "interview_id"),
+        ExcludeConstraint(
+            ("user_id", "="), (func.tstzrange(text("starts_at"), text("ends_at")), "&&"),
+            name="ex_interview_interviewers_user_id_time", using="gist", where=text("active"),
+        ).ddl_if(dialect="postgresql"),
+    )
+
+    interview_id: Mapped[int] = mapped_column(
+        ForeignKey("interviews.id", ondelete="CASCADE"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    ends_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    # false once the interview is cancelled: the interviewer is free again
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+
+    interview: Mapped[Interview] = relationship(back_populates="seats")
+    user: Mapped[User] = relationship()
+
+
+class Scorecard(db.Model):
+    """What one interviewer thought of one interview: at most one, replaced when sent again."""
+
+    __tablename__ = "scorecards"
+    __table_args__ = (
+        UniqueConstraint("interview_id", "interviewer_id"),
+        CheckConstraint("rating BETWEEN 1 AND 4", name="rating"),
+        CheckConstraint(_one_of("recommendation", RECOMMENDATIONS), name="recommendation"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    interview_id: Mapped[int] = mapped_column(ForeignKey("interviews.id", ondelete="CASCADE"))
+    interviewer_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    rating: Mapped[int]
+    recommendation: Mapped[str] = mapped_column(String(20))
+    notes: Mapped[str | None] = mapped_column(Text)
+    submitted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    interview: Mapped[Interview] = relationship()
+    interviewer: Mapped[User] = relationship()
+
+
 class AuthSession(db.Model):
     """One login. Its tokens carry its id (`sid`), so ending it revokes all of them at once;
     refresh tokens rotate, and only the newest one (refresh_jti) may be spent."""
@@ -274,6 +376,7 @@ class Notification(db.Model):
         CheckConstraint(_one_of("status", NOTIFICATION_STATUSES), name="status"),
         Index("ix_notifications_application_id_id", "application_id", "id"),
         Index("ix_notifications_status_id", "status", "id"),
+        Index("ix_notifications_interview_id", "interview_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -281,6 +384,9 @@ class Notification(db.Model):
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
     history_id: Mapped[int | None] = mapped_column(ForeignKey("application_history.id"))
     password_reset_id: Mapped[int | None] = mapped_column(ForeignKey("password_resets.id"))
+    # an interview's mail: the interview, and its sequence when the mail was recorded
+    interview_id: Mapped[int | None] = mapped_column(ForeignKey("interviews.id"))
+    interview_sequence: Mapped[int | None]
     kind: Mapped[str] = mapped_column(String(40))
     recipient_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     recipient: Mapped[str] = mapped_column(String(254))  # the address when it was recorded
@@ -294,10 +400,13 @@ class Notification(db.Model):
     request_id: Mapped[str | None] = mapped_column(String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # not sent before then (a reminder); null: at once
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     application: Mapped[Application | None] = relationship()
     history: Mapped[ApplicationHistory | None] = relationship()
     password_reset: Mapped[PasswordReset | None] = relationship()
+    interview: Mapped[Interview | None] = relationship()
 
 
 IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_DONE = "in_progress", "done"

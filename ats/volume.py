@@ -2,7 +2,9 @@
 
 The spread looks like real use: a few large companies and a long tail of small ones, a skewed
 number of applications per job, stages that follow the hiring funnel, and a history row for
-every stage an application passed through (about three per application). Rows go in by COPY
+every stage an application passed through (about three per application), and an interview
+for most applications that reached the interview stage (a future one for some still there),
+each interviewer never in two at once. Rows go in by COPY
 on PostgreSQL and by executemany elsewhere, all in one transaction: a failed load leaves
 nothing behind (on PostgreSQL, other writers to these tables wait for it to commit). Every
 generated account's password is ats.seed.PASSWORD, hashed once.
@@ -21,7 +23,8 @@ from ats import workflow
 from ats.auth.passwords import hash_password
 from ats.common.db import utcnow
 from ats.extensions import db
-from ats.models import CANDIDATE, HIRING_MANAGER, JOB_CLOSED, JOB_OPEN, RECRUITER, Company, User
+from ats.models import (CANDIDATE, HIRING_MANAGER, INTERVIEW_SCHEDULED, JOB_CLOSED, JOB_OPEN,
+                        RECRUITER, Company, User)
 from ats.seed import PASSWORD
 
 # scale 1.0: the volume the load benchmark is specified for
@@ -76,8 +79,14 @@ COLUMNS = {
                      "created_at", "updated_at"),
     "application_history": ("id", "application_id", "from_stage", "to_stage", "changed_by_id",
                              "changed_at", "note", "reason"),
+    "interviews": ("id", "application_id", "company_id", "starts_at", "ends_at",
+                   "duration_minutes", "location", "meeting_url", "status", "sequence",
+                   "created_by_id", "created_at", "updated_at"),
+    "interview_interviewers": ("interview_id", "user_id", "starts_at", "ends_at", "active"),
 }
-WITH_IDS = ("companies", "users", "jobs", "applications", "application_history")
+WITH_IDS = ("companies", "users", "jobs", "applications", "application_history", "interviews")
+INTERVIEW_MINUTES = (30, 45, 60, 60, 90)
+FUTURE_INTERVIEW_DAYS = 21  # of the applications now in interview, some have one ahead
 
 
 @dataclass(frozen=True)
@@ -196,7 +205,8 @@ class _Load:
         # hashing is the slow part of making an account: one hash serves them all
         self.password_hash = hash_password(PASSWORD)
         self.counts = dict.fromkeys(("companies", "recruiters", "hiring managers", "candidates",
-                                     "jobs", "applications", "history rows"), 0)
+                                     "jobs", "applications", "history rows", "interviews"), 0)
+        self.interviews = []  # (wanted start, application id, company id, interviewer, creator)
 
     def _ids(self, table: str, count: int) -> range:
         first = self.next_id[table]
@@ -306,6 +316,13 @@ class _Load:
                                 candidate if withdrawn else rng.choice(job["movers"]), _at(when),
                                 None if withdrawn else
                                 rng.choice(NOTES) if rng.random() < 0.4 else None, reason))
+            if workflow.INTERVIEW in stages and rng.random() < 0.8:
+                moved = created + stages.index(workflow.INTERVIEW) * MEAN_DAYS_BETWEEN_MOVES * DAY
+                wanted = (now + rng.uniform(1 / 24, FUTURE_INTERVIEW_DAYS) * DAY
+                          if stages[-1] == workflow.INTERVIEW and rng.random() < 0.3
+                          else min(now - DAY, moved + rng.uniform(1, 7) * DAY))
+                self.interviews.append((wanted, application_id, job["company"]["id"],
+                                        rng.choice(job["movers"]), job["company"]["recruiters"][0]))
             letter = (f"Dear {job['company']['name']} team, I would love to join you as "
                       f"{job['title']}." if rng.random() < 0.6 else None)
             rows.append((application_id, job["id"], job["company"]["id"], candidate, stages[-1],
@@ -314,6 +331,31 @@ class _Load:
         self._write("application_history", history, progress=False)
         self.counts["applications"] += len(rows)
         self.counts["history rows"] += len(history)
+
+    def interviews_of_applications(self) -> None:
+        """The interviews, in time order; each starts when its interviewer is next free."""
+        rng, free = self.rng, {}
+        self.interviews.sort(key=lambda entry: entry[0])
+        rows, seats = [], []
+        ids = self._ids("interviews", len(self.interviews))
+        for interview_id, (wanted, application_id, company_id, interviewer, creator) in zip(
+                ids, self.interviews):
+            starts = max(wanted, free.get(interviewer, 0.0))
+            starts -= starts % 900  # on a quarter hour
+            if starts < free.get(interviewer, 0.0):
+                starts += 900
+            minutes = rng.choice(INTERVIEW_MINUTES)
+            ends = starts + minutes * 60
+            free[interviewer] = ends
+            booked = min(self.now, starts - DAY)
+            rows.append((interview_id, application_id, company_id, _at(starts), _at(ends), minutes,
+                         rng.choice(LOCATIONS), None, INTERVIEW_SCHEDULED, 0, creator,
+                         _at(booked), _at(booked)))
+            seats.append((interview_id, interviewer, _at(starts), _at(ends), True))
+        for start in range(0, len(rows), CHUNK):
+            self._write("interviews", rows[start:start + CHUNK], progress=False)
+            self._write("interview_interviewers", seats[start:start + CHUNK], progress=False)
+        self.counts["interviews"] += len(rows)
 
     def finish(self) -> None:
         if self.postgres:  # rows came with their ids: move each sequence past them
@@ -364,6 +406,7 @@ def load(volume: Volume, progress=lambda rows: None, seed: int | None = None) ->
         companies = run.companies()
         jobs = run.jobs(companies)
         run.applications(jobs)
+        run.interviews_of_applications()
         run.finish()
     except BaseException:
         db.session.rollback()

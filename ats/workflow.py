@@ -34,6 +34,9 @@ TRANSITIONS: dict[str, dict[str, frozenset]] = {
 
 STAGES: tuple[str, ...] = tuple(TRANSITIONS)
 
+# the stages in which an application's interviews are scheduled and moved
+INTERVIEW_STAGES: tuple[str, ...] = (SCREENING, INTERVIEW, OFFER)
+
 
 class Reasons(NamedTuple):
     catalogue: tuple[str, ...]
@@ -93,6 +96,11 @@ def allowed_moves(stage: str, role: str | None = None) -> tuple[str, ...]:
 
 def is_final(stage: str) -> bool:
     return not TRANSITIONS[stage]
+
+
+def takes_interviews(stage: str) -> bool:
+    """Whether interviews may be scheduled or moved for an application in stage."""
+    return stage in INTERVIEW_STAGES
 
 
 def _ever_made_by(to_stage: str) -> set[str]:

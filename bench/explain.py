@@ -24,7 +24,7 @@ from ats.extensions import db  # noqa: E402
 
 # tables that grow with use: a sequential scan of one is a query that slows down as they grow
 LARGE_TABLES = {"applications", "application_history", "jobs", "users", "job_hiring_managers",
-                "notifications"}
+                "notifications", "interviews", "interview_interviewers", "scorecards"}
 
 
 @dataclass
@@ -90,6 +90,18 @@ def cases(actors: fixtures.Actors) -> list[tuple[str, str, dict]]:
         ("users, admin, inactive", "/api/users?is_active=false", a.admin),
         ("users, admin, company", f"/api/users?company_id={company}", a.admin),
         ("users, admin, q", "/api/users?q=zebra", a.admin),
+        ("agenda, interviewer", "/api/interviews", a.interviewer),
+        ("agenda, interviewer, next week", f"/api/interviews?{a.agenda_week}", a.interviewer),
+        ("agenda, hiring manager", "/api/interviews", a.hiring_manager),
+        ("agenda, recruiter", "/api/interviews", a.recruiter),
+        ("agenda, recruiter, deep cursor", f"/api/interviews?cursor={a.agenda_deep}", a.recruiter),
+        ("agenda, recruiter, next week", f"/api/interviews?{a.agenda_week}", a.recruiter),
+        ("agenda, admin", "/api/interviews", a.admin),
+        ("agenda, admin, next week", f"/api/interviews?{a.agenda_week}", a.admin),
+        ("application's interviews, recruiter",
+         f"/api/applications/{a.interviewing_application_id}/interviews", a.recruiter),
+        ("application's scorecards, recruiter",
+         f"/api/applications/{a.interviewing_application_id}/scorecards", a.recruiter),
     ]
 
 

@@ -5,15 +5,17 @@ Call inside an app context. Tokens come from a session started directly: logging
 measured on its own, and its password hash would bound every other scenario.
 """
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
 from ats import volume, workflow
 from ats.auth import services as accounts, sessions
+from ats.common.db import utcnow
 from ats.common.pagination import _serializer as cursor_signer  # the API's own cursor format
 from ats.extensions import db
 from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, Application,
-                        ApplicationHistory, Job, User)
+                        ApplicationHistory, Interview, InterviewInterviewer, Job, User)
 from ats.seed import PASSWORD
 
 ADMIN_EMAIL = "bench-admin@bench.example"
@@ -55,6 +57,33 @@ class Actors:
     company_stage_deep: str
     all_deep: str
     jobs_deep: str
+    interviewer: dict  # the staff member with the most interviews
+    interviewing_application_id: int  # an application with interviews
+    agenda_deep: str  # the company's agenda halfway down, as the API's (starts_at, id) cursor
+    agenda_week: str  # from=…&to=… a week ahead of now
+
+
+def time_cursor_after(interview: Interview) -> str:
+    return cursor_signer().dumps([interview.starts_at.isoformat(), interview.id])
+
+
+def _interview_actors(company_id: int) -> dict:
+    interviewer_id = db.session.scalar(
+        select(InterviewInterviewer.user_id).group_by(InterviewInterviewer.user_id)
+        .order_by(func.count().desc(), InterviewInterviewer.user_id).limit(1))
+    company = select(Interview).where(Interview.company_id == company_id)
+    total = db.session.scalar(select(func.count()).select_from(company.subquery()))
+    middle = db.session.scalar(company.order_by(Interview.starts_at, Interview.id)
+                               .offset(total // 2).limit(1))
+    application_id = db.session.scalar(
+        select(Interview.application_id).where(Interview.company_id == company_id)
+        .order_by(Interview.id).limit(1))
+    now = utcnow().replace(microsecond=0)
+    week = (f"from={now.isoformat()}&to={(now + timedelta(days=7)).isoformat()}"
+            .replace("+", "%2B"))
+    return {"interviewer": bearer(db.session.get(User, interviewer_id)),
+            "interviewing_application_id": application_id,
+            "agenda_deep": time_cursor_after(middle), "agenda_week": week}
 
 
 def actors() -> Actors:
@@ -89,6 +118,7 @@ def actors() -> Actors:
             company_rows.where(Application.stage == workflow.REJECTED), Application.id)),
         all_deep=cursor_after(_middle(select(Application), Application.id)),
         jobs_deep=cursor_after(_middle(select(Job).where(Job.status == "open"), Job.id)),
+        **_interview_actors(company_id),
     )
 
 

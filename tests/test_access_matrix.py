@@ -39,9 +39,13 @@ from ats.auth import sessions
 from ats.extensions import db, limiter
 from ats.auth import services as accounts
 from ats.common import reset_tokens
+from datetime import datetime, timedelta, timezone
+
 from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, AttachmentChunk, AuthSession,
-                        Job as JobRow, Notification, PasswordReset, User)
+                        InterviewInterviewer, Job as JobRow, Notification, PasswordReset,
+                        Scorecard, User)
 from ats.models import Attachment as AttachmentRow, Comment as CommentRow
+from ats.models import Interview as InterviewRow
 from tests.conftest import PASSWORD
 from tests.helpers import error_code
 
@@ -68,6 +72,9 @@ from tests.helpers import error_code
 # Users as objects: member (A's or B's unassigned hiring manager), applicant (C1 as the
 # applicant of A, C2 of B: "own" is that candidate); self: the caller's own account (the
 # anonymous caller names C1's); profile: PATCH /api/auth/me with a profile field.
+# interview: a scheduled interview of the open application of A or B (in screening), its
+# company's assigned hiring manager (hm) its one interviewer; started_interview: the same, its
+# start passed (the scorecard's object). For an interview "own" is the application's candidate.
 # comment: a comment on the open application of A or B, one by its rec1 and one by its hm; for
 # a comment, "own" is its author, and the application's candidate falls in "cand" (comments
 # are internal: the candidate sees none, so cannot tell theirs from another's).
@@ -155,13 +162,23 @@ GET    /api/attachments/{attachment_id}                 attachment             4
 GET    /api/attachments/{attachment_id}                 staff_attachment       401  200          200          200 200  404   404  200         404
 DELETE /api/attachments/{attachment_id}                 attachment             401  204          204          403 403  404   404  204         404
 DELETE /api/attachments/{attachment_id}                 staff_attachment       401  204          204          204 403  404   404  403         404
+POST   /api/applications/{application_id}/interviews    application            401  201          201          201 403  404   404  403         404
+POST   /api/applications/{application_id}/interviews    closed_job_application 401  409:iv_closed 409:iv_closed 409:iv_closed 403 404 404 403   404
+GET    /api/applications/{application_id}/interviews    application            401  200          200          200 200  404   404  200         404
+GET    /api/applications/{application_id}/interviews    closed_job_application 401  200          200          200 200  404   404  200         404
+GET    /api/interviews                                  -                      401  200          200          200 200  -     -    -           403
+PATCH  /api/interviews/{interview_id}                   interview              401  200          200          200 403  404   404  403         404
+POST   /api/interviews/{interview_id}/cancel            interview              401  200          200          200 403  404   404  403         404
+PUT    /api/interviews/{interview_id}/scorecard         started_interview      401  403          403          200 403  404   404  403         404
+GET    /api/applications/{application_id}/scorecards    application            401  200          200          200 200  404   404  403         404
+GET    /api/applications/{application_id}/scorecards    closed_job_application 401  200          200          200 200  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      notification           401  202          202          403 403  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      closed_notification    401  202          202          403 403  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      sent_notification      401  409:sent    409:sent     403 403  404   404  404         404
 """
 COLUMNS = ("anon", "admin", "rec", "hm", "hm_u", "f_rec", "f_hm", "own", "cand")
 CONFLICTS = {"has_apps": "job_has_applications", "applied": "already_applied", "closed": "job_closed",
-             "sent": "not_failed", "bad_token": "invalid_token"}
+             "sent": "not_failed", "bad_token": "invalid_token", "iv_closed": "interview_closed"}
 ERROR_CODES = {401: "unauthorized", 403: "forbidden", 404: "not_found", 422: "validation_error"}
 OBJECTLESS = ("-", "own_password", "wrong_password", "refresh_token", "access_token", "profile",
               "self", "reset_token", "wrong_token")
@@ -363,6 +380,30 @@ class Attachment:
 
 
 @dataclass(eq=False)
+class Interview:
+    """An interview of an application, with one interviewer; started: its start has passed."""
+
+    key: str
+    id: int
+    application: Application
+    interviewer: str  # the interviewer's key
+    creator: str
+    started: bool
+
+    @property
+    def company(self) -> str:
+        return self.application.company
+
+    @property
+    def job(self) -> Job:
+        return self.application.job
+
+    @property
+    def candidate(self) -> str:
+        return self.application.candidate
+
+
+@dataclass(eq=False)
 class Mail:
     """A notification row of an application."""
 
@@ -389,8 +430,8 @@ class World:
         self.client, self.app = client, app
         self.people = {"anon": Person("anon")}
         self.companies, self.jobs, self.applications, self.mails = {}, {}, {}, {}
-        self.comments, self.attachments, self.files = {}, {}, {}
-        self.copies, self.accounts = 0, {}
+        self.comments, self.attachments, self.files, self.interviews = {}, {}, {}, {}
+        self.copies, self.accounts, self.slots = 0, {}, 0
         admin = self._person(make_user, "admin", ADMIN)
         for letter in "AB":
             name = marker(f"Company {letter}")
@@ -413,6 +454,10 @@ class World:
             for author in ("rec1", "hm"):
                 self.comment(self.applications[f"{letter}.open.C{'1' if letter == 'A' else '2'}"],
                              f"{letter}.{author}")
+        # Interviews: their interviewers' names reach the candidate, never a scorecard
+        for letter, candidate in (("A", "C1"), ("B", "C2")):
+            for started in (False, True):
+                self.interview(self.applications[f"{letter}.open.{candidate}"], started)
         for application in list(self.applications.values()):
             if ".closed." in application.key:
                 self.mail(application, "closed_notification")
@@ -503,6 +548,36 @@ class World:
         self.comments[comment.key] = comment
         return comment
 
+    def slot(self, past: bool = False) -> datetime:
+        """A time no other interview of the world has (an hour long, two hours apart)."""
+        self.slots += 1
+        now = datetime.now(timezone.utc).replace(microsecond=0)
+        return now - timedelta(hours=10 + 2 * self.slots) if past else now + timedelta(
+            hours=48 + 2 * self.slots)
+
+    def interview(self, application, started: bool) -> Interview:
+        """Scheduled by its company's rec1 with its hm; a started one then moved to the past."""
+        creator, interviewer = f"{application.company}.rec1", f"{application.company}.hm"
+        interview_id = self.call(self.people[creator], "POST",
+                                 f"/api/applications/{application.id}/interviews", {
+                                     "starts_at": self.slot().isoformat(), "duration_minutes": 60,
+                                     "interviewer_ids": [self.people[interviewer].id]}, 201)["id"]
+        if started:
+            starts_at = self.slot(past=True)
+            ends_at = starts_at + timedelta(hours=1)
+            with self.app.app_context():
+                db.session.execute(InterviewRow.__table__.update().where(
+                    InterviewRow.id == interview_id).values(starts_at=starts_at, ends_at=ends_at))
+                db.session.execute(InterviewInterviewer.__table__.update().where(
+                    InterviewInterviewer.interview_id == interview_id).values(
+                    starts_at=starts_at, ends_at=ends_at))
+                db.session.commit()
+        interview = Interview(f"{application.key}.{'started_' if started else ''}interview"
+                              f"{len(self.interviews) + 1}", interview_id, application,
+                              interviewer, creator, started)
+        self.interviews[interview.key] = interview
+        return interview
+
     def mail(self, application, group) -> Mail:
         """The candidate's confirmation, failed (as after a 550), or a staff mail as sent."""
         kind = "new_application" if group == "sent_notification" else "application_received"
@@ -526,6 +601,8 @@ class World:
             return self.comment(obj.application, obj.author)
         if isinstance(obj, Attachment):
             return self.attach(obj.application, obj.uploader)
+        if isinstance(obj, Interview):
+            return self.interview(obj.application, obj.started)
         if isinstance(obj, Account):
             return self.copy_account(obj)
         self.copies += 1
@@ -534,8 +611,8 @@ class World:
         if isinstance(obj, Job):
             return copy
         application = self.applications[f"{copy.key}.{obj.candidate}"]
-        if obj.history[-1][0] == "rejected":  # a final application: final too
-            self.move(application, obj.history[-1][1], "rejected")
+        for stage, mover, _ in obj.history[1:]:  # in the same stage, moved by the same people
+            self.move(application, mover, stage)
         return application
 
     def copy_account(self, like: Account) -> Account:
@@ -571,6 +648,9 @@ class World:
             return self.accounts[kind]
         if kind == "company":
             return list(self.companies.values())
+        if kind in ("interview", "started_interview"):
+            return [i for i in self.interviews.values() if "#" not in i.application.key
+                    and i.started == (kind == "started_interview")][:2]
         if kind == "comment":
             return [c for c in self.comments.values() if c.application.key.endswith(".open.C1")
                     or c.application.key.endswith(".open.C2")][:4]
@@ -608,7 +688,8 @@ def relation(person: Person, obj) -> str:
         return "own"
     if person.role == CANDIDATE:
         applicants = {obj.applicant} if isinstance(obj, Job) else (
-            {obj.candidate} if isinstance(obj, (Application, Mail, Account, Attachment)) else set())
+            {obj.candidate} if isinstance(obj, (Application, Mail, Account, Attachment, Interview))
+            else set())
         return "own" if person.key in applicants else "cand"
     company = obj.key if isinstance(obj, Company) else getattr(obj, "company", None)
     if company is not None and company != person.company:
@@ -680,6 +761,9 @@ def markers_seen_by(world, person) -> set[str]:
         if person.company:  # notifications name the candidate's address
             seen.add(world.people[application.candidate].email)
             seen |= profile_markers(world.people[application.candidate])  # the candidate card
+    for interview in world.interviews.values():  # who holds and who scheduled an interview
+        if sees_application(person, interview.application):
+            seen |= {world.people[interview.interviewer].name, world.people[interview.creator].name}
     if person.company:  # comments: the company's staff only, never a candidate
         seen |= {c.body for c in world.comments.values() if c.company == person.company}
     if person.company:
@@ -784,6 +868,12 @@ BODIES = {
     "POST /api/applications/{application_id}/comments": lambda w, p, o, v: {
         "body": "A new comment.\nOn two lines."},
     "PATCH /api/comments/{comment_id}": lambda w, p, o, v: {"body": "Edited."},
+    "POST /api/applications/{application_id}/interviews": lambda w, p, o, v: {
+        "starts_at": w.slot().isoformat(), "duration_minutes": 30,
+        "interviewer_ids": [w.people[f"{o.company}.hm"].id]},
+    "PATCH /api/interviews/{interview_id}": lambda w, p, o, v: {"location": "Room 2"},
+    "PUT /api/interviews/{interview_id}/scorecard": lambda w, p, o, v: {
+        "rating": 3, "recommendation": "yes", "notes": "Clear answers."},
     "PATCH /api/applications/{application_id}/stage": lambda w, p, o, v: (
         {"stage": "withdrawn", "reason": "timing"} if v == "withdrawal"  # the candidate's move
         else {"stage": "rejected", "reason": "other", "note": "Not this time."}),  # legal from every world stage
@@ -967,7 +1057,45 @@ CONTENT = {
         (o.id, {o.id}), (r.get_json()["id"], rows_in_db(
             w, Notification, Notification.id == o.id, Notification.status == "sent"))),
 }
-LISTS = {"GET /api/jobs", "GET /api/applications", "GET /api/companies/{company_id}/members",
+def agenda_of(world, person) -> set[int]:
+    """The interviews an agenda lists: all for admins, the company's for recruiters, those a
+    hiring manager is an interviewer of."""
+    stmt = select(InterviewRow.id)
+    if person.role == RECRUITER:
+        stmt = stmt.where(InterviewRow.company_id == world.companies[person.company].id)
+    elif person.role == HIRING_MANAGER:
+        stmt = stmt.join(InterviewInterviewer).where(InterviewInterviewer.user_id == person.id)
+    with world.app.app_context():
+        return set(db.session.scalars(stmt))
+
+
+def scorecards_of(world, application) -> set[tuple]:
+    with world.app.app_context():
+        return set(db.session.execute(
+            select(Scorecard.interview_id, Scorecard.interviewer_id).join(InterviewRow)
+            .where(InterviewRow.application_id == application.id)).all())
+
+
+CONTENT.update({
+    "POST /api/applications/{application_id}/interviews": lambda w, p, o, sent, r: (
+        (o.id, sent["interviewer_ids"], "scheduled"),
+        (r.get_json()["application_id"], [i["id"] for i in r.get_json()["interviewers"]],
+         r.get_json()["status"])),
+    "GET /api/applications/{application_id}/interviews": lambda w, p, o, sent, r: (
+        rows_in_db(w, InterviewRow, InterviewRow.application_id == o.id), ids_of(r.get_json())),
+    "GET /api/interviews": lambda w, p, o, sent, r: (agenda_of(w, p), ids_of(r.get_json())),
+    "PATCH /api/interviews/{interview_id}": lambda w, p, o, sent, r: (
+        (o.id, "Room 2", 1), (r.get_json()["id"], r.get_json()["location"], r.get_json()["sequence"])),
+    "POST /api/interviews/{interview_id}/cancel": lambda w, p, o, sent, r: (
+        (o.id, "cancelled"), (r.get_json()["id"], r.get_json()["status"])),
+    "PUT /api/interviews/{interview_id}/scorecard": lambda w, p, o, sent, r: (
+        (o.id, p.id, 3, {(o.id, p.id)}),
+        (r.get_json()["interview_id"], r.get_json()["interviewer"]["id"], r.get_json()["rating"],
+         {card for card in scorecards_of(w, o.application) if card[0] == o.id})),
+    "GET /api/applications/{application_id}/scorecards": lambda w, p, o, sent, r: (
+        scorecards_of(w, o), {(i["interview_id"], i["interviewer"]["id"]) for i in r.get_json()["items"]}),
+})
+LISTS = {"GET /api/jobs", "GET /api/interviews", "GET /api/applications", "GET /api/companies/{company_id}/members",
          "GET /api/users", "GET /api/applications/{application_id}/comments",
          "GET /api/jobs/{job_id}/applications"}
 
@@ -992,7 +1120,7 @@ def run_case(world, row, person, obj) -> list[str]:
         return [f"{label}: MATRIX has no expectation for {column}"]
     write = row.method != "GET"
     if write and expected.status < 300 and isinstance(obj, (Job, Application, Mail, Account, Comment,
-                                                                Attachment)):
+                                                                Attachment, Interview)):
         obj = world.fresh_copy(obj)
     url, headers, body = build_request(world, row, person, obj)
     if row.route in LISTS:

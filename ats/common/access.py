@@ -8,8 +8,9 @@ from sqlalchemy import exists, or_, select
 from ats import workflow
 from ats.errors import Forbidden, NotFound
 from ats.extensions import db
-from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, JOB_OPEN, RECRUITER, Application,
-                        Attachment, Comment, Company, Job, Notification, User)
+from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, JOB_OPEN, RECRUITER, STAFF_ROLES,
+                        Application, Attachment, Comment, Company, Interview,
+                        InterviewInterviewer, Job, Notification, User)
 
 
 def get_or_404(model, object_id: int, options=()):
@@ -183,6 +184,51 @@ def can_edit_comment(user: User, comment: Comment) -> bool:
 
 def can_delete_comment(user: User, comment: Comment) -> bool:
     return comment.author_id == user.id or is_admin(user)
+
+
+# --- interviews and scorecards ---------------------------------------------------------
+
+def can_schedule_interview(user: User, application: Application) -> bool:
+    """Schedule, move and cancel: recruiters of the company, hiring managers assigned to the
+    job, admins (the application's job and its managers are read)."""
+    if is_admin(user) or is_recruiter_of(user, application.company_id):
+        return True
+    return (user.role == HIRING_MANAGER and user.is_staff_of(application.company_id)
+            and user.id in application.job.hiring_manager_ids)
+
+
+def interview_visible_or_404(interview_id: int, user: User, options=()) -> Interview:
+    """Whoever may see its application: its candidate too."""
+    interview = db.session.get(Interview, interview_id, options=options)
+    if interview is None or not can_see_application(user, interview.application):
+        raise NotFound(f"Interview {interview_id} not found.")
+    return interview
+
+
+def can_score_interview(user: User, interview: Interview) -> bool:
+    """Each of its interviewers, for their own scorecard."""
+    return any(seat.user_id == user.id for seat in interview.seats)
+
+
+def can_see_scorecards(user: User, application: Application) -> bool:
+    """Its company's staff and admins: scorecards are internal, never for its candidate."""
+    return is_staff_or_admin(user, application.company_id)
+
+
+def agenda_scope(user: User):
+    """SQL condition for the interviews user's agenda lists, and whether it is over the
+    interviewer seats (hiring managers: where they interview) rather than the interviews
+    (recruiters: their company's; admins: all, condition None)."""
+    if is_admin(user):
+        return None, False
+    if user.role == RECRUITER:
+        return Interview.company_id == user.company_id, False
+    return InterviewInterviewer.user_id == user.id, True
+
+
+def can_interview_for(company_id: int):
+    """SQL condition for the users an interview of the company may name: its active staff."""
+    return (User.company_id == company_id) & User.role.in_(STAFF_ROLES) & User.is_active
 
 
 # --- notifications -----------------------------------------------------------------------

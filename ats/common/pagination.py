@@ -1,6 +1,10 @@
-"""Keyset pagination by id (newest first, or oldest first), with a signed, opaque cursor."""
+"""Keyset pagination by id (newest first, or oldest first), or by a time and id, with a signed,
+opaque cursor."""
+from datetime import datetime
+
 from flask import current_app
 from itsdangerous import BadData, URLSafeSerializer
+from sqlalchemy import literal, tuple_
 
 from ats.errors import ValidationFailed
 from ats.extensions import db
@@ -35,3 +39,33 @@ def keyset_page(stmt, id_column, limit: int, cursor: str | None = None, options=
     has_more = len(rows) > limit
     rows = rows[:limit]
     return {"items": rows, "next_cursor": _serializer().dumps(rows[-1].id) if has_more else None}
+
+
+def _decode_time_key(cursor: str) -> tuple[datetime, int]:
+    try:
+        at, last_id = _serializer().loads(cursor)
+        at = datetime.fromisoformat(at)
+    except (BadData, TypeError, ValueError):
+        at = last_id = None
+    if (at is None or at.tzinfo is None or not isinstance(last_id, int)
+            or isinstance(last_id, bool)):
+        raise ValidationFailed({"cursor": ["Invalid cursor."]})
+    return at, last_id
+
+
+def time_keyset_page(stmt, time_column, id_column, limit: int, cursor: str | None = None,
+                     options=()) -> dict:
+    """One page of stmt's rows by (time_column, id_column), earliest first, as {items,
+    next_cursor}: the cursor carries both, so rows at the same time are neither skipped nor
+    repeated. Each row (an ORM object) answers the pair as .starts_at and .id."""
+    if cursor:
+        at, last_id = _decode_time_key(cursor)
+        stmt = stmt.where(tuple_(time_column, id_column) > tuple_(literal(at, time_column.type),
+                                                                   literal(last_id)))
+    stmt = stmt.order_by(time_column.asc(), id_column.asc()).limit(limit + 1).options(*options)
+    rows = db.session.scalars(stmt).all()
+    has_more = len(rows) > limit
+    rows = rows[:limit]
+    last = rows[-1] if has_more else None
+    return {"items": rows, "next_cursor": _serializer().dumps(
+        [last.starts_at.isoformat(), last.id]) if last else None}

@@ -14,6 +14,7 @@ import re
 from datetime import datetime, timedelta, timezone
 from email.charset import QP, Charset
 from email.header import Header
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -27,6 +28,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 from ats.common import reset_tokens
 from ats.common.schemas import LOCAL_PART, idna_domain, is_printable_char
 from ats.models import Notification
+from ats.notifications import invites
 
 _templates = Environment(loader=PackageLoader("ats.notifications", "templates"),
                          autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
@@ -38,13 +40,25 @@ SUBJECTS = {
     "new_application": "New application for {job}: {candidate}",
     "stage_changed": "Your application for {job} at {company}: now {to_stage}",
     "application_withdrawn": "Application withdrawn for {job}: {candidate}",
+    "interview_scheduled": "Interview for {job} at {company}: {when}",
+    "interview_updated": "Interview moved for {job} at {company}: {when}",
+    "interview_cancelled": "Interview cancelled for {job} at {company}: {when}",
+    "interview_reminder": "Reminder: interview for {job} at {company}, {when}",
 }
+# the mails that carry the invite, and its METHOD
+INVITE_METHODS = {"interview_scheduled": invites.REQUEST, "interview_updated": invites.REQUEST,
+                  "interview_cancelled": invites.CANCEL}
 _EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(microseconds=1)
 
 
 class UndeliverableAddress(ValueError):
     """An address no SMTP server takes (a non-ASCII local part, a domain without an IDNA
     form): sending again cannot help."""
+
+
+class Superseded(ValueError):
+    """A mail about a state that is gone (a reminder of an interview since moved or
+    cancelled): sending it later cannot help either."""
 
 
 def header_text(text: str) -> str:
@@ -123,19 +137,43 @@ _BODY_CHARSET.body_encoding = QP  # 7-bit clean through any relay, still readabl
 class Mail(Message):
     """A flask-mail Message (its connection sends it) whose MIME form is built here.
 
-    The envelope names the bare addresses; the From and To headers carry the names."""
+    The envelope names the bare addresses; the From and To headers carry the names.
+
+    An invite (calendar: the iCalendar bytes, with its METHOD) is laid out as Gmail sends
+    one, which Outlook, Apple Mail and Thunderbird all read:
+
+        multipart/mixed
+          multipart/alternative
+            text/plain
+            text/html
+            text/calendar; method=REQUEST; charset=utf-8   (what clients show as an invite)
+          application/ics; name="invite.ics"               (the same bytes, as a file to import)
+    """
 
     def __init__(self, *, to: tuple[str, str], sender: tuple[str, str], message_id: str,
-                 **kwargs):
+                 calendar: bytes | None = None, method: str | None = None, **kwargs):
         super().__init__(recipients=[smtp_address(to[1])], sender=smtp_address(sender[1]),
                          **kwargs)
         self.to_header, self.from_header = address_header(*to), address_header(*sender)
         self.msgId = message_id
+        self.calendar, self.method = calendar, method
+
+    def _calendar_parts(self) -> tuple:
+        inline = MIMEText(self.calendar.decode("utf-8"), "calendar", _BODY_CHARSET, policy=_POLICY)
+        # as invites are sent: the method first, the charset bare
+        inline.replace_header("Content-Type", f"text/calendar; method={self.method}; charset=utf-8")
+        attached = MIMEApplication(self.calendar, "ics", policy=_POLICY, name="invite.ics")
+        attached.add_header("Content-Disposition", "attachment", filename="invite.ics")
+        return inline, attached
 
     def _message(self) -> MIMEMultipart:
         message = MIMEMultipart("alternative", policy=_POLICY)
         message.attach(MIMEText(self.body, "plain", _BODY_CHARSET, policy=_POLICY))
         message.attach(MIMEText(self.html, "html", _BODY_CHARSET, policy=_POLICY))
+        if self.calendar is not None:
+            inline, attached = self._calendar_parts()
+            message.attach(inline)
+            message = MIMEMultipart("mixed", _subparts=[message, attached], policy=_POLICY)
         message["Subject"] = subject_header(self.subject)
         message["From"] = self.from_header
         message["To"] = self.to_header
@@ -153,7 +191,7 @@ def _context(notification: Notification, recipient_name: str) -> dict:
                 "link": f"{page}?{urlencode({'token': token})}" if page else None}
     application = notification.application
     job = application.job
-    return {
+    context = {
         "job": job.title,
         "company": job.company.name,
         "candidate": application.candidate.name,
@@ -165,12 +203,60 @@ def _context(notification: Notification, recipient_name: str) -> dict:
                    if notification.history and notification.history.reason
                    and notification.recipient_id != application.candidate_id else None),
     }
+    if notification.interview is not None:
+        context.update(_interview_context(notification), name=recipient_name)
+    return context
+
+
+def _when(interview) -> str:
+    """Wednesday 2 December 2026, 14:00-15:00 UTC"""
+    start, end = interview.starts_at, interview.ends_at
+    day = f"{start:%A} {start.day} {start:%B %Y}"
+    return f"{day}, {start:%H:%M}-{end:%H:%M} UTC" if start.date() == end.date() else \
+        f"{day}, {start:%H:%M} UTC to {end:%A} {end.day} {end:%B %Y}, {end:%H:%M} UTC"
+
+
+def _interview_context(notification: Notification) -> dict:
+    interview = notification.interview
+    return {
+        "when": _when(interview),
+        "duration_minutes": interview.duration_minutes,
+        "location": interview.location,
+        "meeting_url": interview.meeting_url,
+        "interviewers": [user.name for user in interview.interviewers],
+        "to_candidate": notification.recipient_id == notification.application.candidate_id,
+    }
+
+
+def _invite(notification: Notification, context: dict, sender: str) -> bytes:
+    """The invite of an interview mail: everyone on it, or for a cancellation sent to an
+    interviewer taken off the interview, that interviewer alone."""
+    interview = notification.interview
+    candidate = notification.application.candidate
+    people = [(candidate.name, candidate.email)] + [(user.name, user.email)
+                                                   for user in interview.interviewers]
+    if (INVITE_METHODS[notification.kind] == invites.CANCEL
+            and notification.recipient not in {email for _, email in people}):
+        people = [(context["name"], notification.recipient)]
+    organizer = (context["company"], parseaddr(sender)[1] or "no-reply@localhost")
+    return invites.invite(
+        interview, method=INVITE_METHODS[notification.kind],
+        sequence=notification.interview_sequence, stamp=notification.created_at,
+        organizer=organizer, attendees=people, sender=sender,
+        summary=f"Interview: {context['candidate']} for {context['job']} ({context['company']})",
+        description="\n".join(filter(None, [
+            f"Interview for {context['job']} at {context['company']}.",
+            f"Interviewers: {', '.join(context['interviewers'])}.",
+            f"Where: {interview.location}" if interview.location else None,
+            f"Join: {interview.meeting_url}" if interview.meeting_url else None])))
 
 
 def build_message(notification: Notification, recipient_name: str) -> Mail:
     context = _context(notification, recipient_name)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
+    method = INVITE_METHODS.get(notification.kind)
     return Mail(
+        calendar=_invite(notification, context, sender) if method else None, method=method,
         subject=header_text(SUBJECTS[notification.kind].format(**context)),
         to=(recipient_name, notification.recipient),
         sender=parseaddr(sender),

@@ -9,7 +9,8 @@ class NotificationOut(ma.Schema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True, metadata={
         "enum": ["application_received", "new_application", "stage_changed",
-                 "application_withdrawn"]})
+                 "application_withdrawn", "interview_scheduled", "interview_updated",
+                 "interview_cancelled", "interview_reminder"]})
     recipient = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": list(NOTIFICATION_STATUSES)})
     attempts = fields.Integer(required=True)

@@ -23,12 +23,13 @@ from ats.common.access import (active_recruiters_of, application_visible_or_404,
 from ats.common.db import utcnow
 from ats.errors import Conflict
 from ats.extensions import db
-from ats.models import (NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT,
-                        Application, ApplicationHistory, Notification, PasswordReset, User,
+from ats.models import (INTERVIEW_SCHEDULED, NOTIFICATION_FAILED, NOTIFICATION_PENDING,
+                        NOTIFICATION_SENT, Application, ApplicationHistory, Interview,
+                        InterviewInterviewer, Notification, PasswordReset, User,
                         job_hiring_managers)
 from ats.models import Job as JobPosting  # the name Job is rq's here
 from ats.notifications import smtp
-from ats.notifications.messages import UndeliverableAddress, build_message
+from ats.notifications.messages import Superseded, UndeliverableAddress, build_message
 from ats.notifications.queue import emails_queue, redis_connection
 from ats.observability import current_request_id
 
@@ -37,6 +38,10 @@ log = logging.getLogger(__name__)
 APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED, PASSWORD_RESET = (
     "application_received", "new_application", "stage_changed", "password_reset")
 APPLICATION_WITHDRAWN = "application_withdrawn"
+INTERVIEW_SCHEDULED_MAIL, INTERVIEW_UPDATED, INTERVIEW_CANCELLED, INTERVIEW_REMINDER = (
+    "interview_scheduled", "interview_updated", "interview_cancelled", "interview_reminder")
+REMINDER_MOVED = "interview changed: a reminder of its new state replaces this one"
+REMINDER_CANCELLED = "interview cancelled"
 TASK = "ats.notifications.tasks.send_notification"
 RECIPIENT_DEACTIVATED = "recipient deactivated"
 # statuses that promise a run on their own; "queued" and "started" are checked further
@@ -117,6 +122,49 @@ def record_password_reset(user: User, reset: PasswordReset) -> list[int]:
                      "dedupe_key": f"{PASSWORD_RESET}:{reset.id}:{user.id}"}])
 
 
+def _interview_row(interview: Interview, kind: str, user: User, send_after=None) -> dict:
+    """A pending mail about interview as it is now (its sequence names the change)."""
+    return {"application_id": interview.application_id, "interview_id": interview.id,
+            "interview_sequence": interview.sequence, "kind": kind, "recipient_id": user.id,
+            "recipient": user.email, "request_id": current_request_id(), "send_after": send_after,
+            "dedupe_key": f"{kind}:{interview.id}.{interview.sequence}:{user.id}"}
+
+
+def record_interview(interview: Interview, kind: str, people: list[User]) -> list[int]:
+    """A mail of kind (scheduled, updated, cancelled: each carries the invite) to each of
+    people still active: the candidate and the interviewers."""
+    db.session.flush()  # the interview's id and sequence name the event
+    rows = [_interview_row(interview, kind, user) for user in people if user.is_active]
+    return _insert(rows) if rows else []
+
+
+def reminder_time(interview: Interview):
+    return interview.starts_at - timedelta(hours=current_app.config["INTERVIEW_REMINDER_HOURS"])
+
+
+def record_reminders(interview: Interview, people: list[User], now) -> tuple[list[int], object]:
+    """The reminders of the interview's current time, not sent before INTERVIEW_REMINDER_HOURS
+    ahead of its start -> (their ids, that time). An interview booked closer to its start
+    than that gets none: the invite has just told everyone."""
+    when = reminder_time(interview)
+    if when <= now:
+        return [], when
+    rows = [_interview_row(interview, INTERVIEW_REMINDER, user, send_after=when)
+            for user in people if user.is_active]
+    return (_insert(rows) if rows else []), when
+
+
+def withdraw_reminders(interview_id: int, why: str) -> None:
+    """In the caller's transaction (the interview moved or was cancelled): its pending
+    reminders fail, and are never sent."""
+    db.session.execute(
+        update(Notification)
+        .where(Notification.interview_id == interview_id, Notification.kind == INTERVIEW_REMINDER,
+               Notification.status == NOTIFICATION_PENDING)
+        .values(status=NOTIFICATION_FAILED, last_error=why, claimed_until=None)
+        .execution_options(synchronize_session=False))
+
+
 def fail_pending_to(user_id: int) -> None:
     """In the caller's transaction (a deactivation): the mail still pending to the user
     fails, and is never sent."""
@@ -145,11 +193,21 @@ def retry_delays(config) -> list[int]:
     return [delays[min(i, len(delays) - 1)] for i in range(retries)]
 
 
-def _enqueue(connection, ids: list[int]) -> None:
+def _enqueue(connection, ids: list[int], at=None) -> None:
+    """Hand ids to the queue; with at, to RQ's scheduler, which queues them at that time."""
     config = current_app.config
     delays = retry_delays(config)
     # one delay per retry: RQ counts into its list from the end, by the retries left
     retry = Retry(max=len(delays), interval=delays) if delays else None
+    if at is not None:
+        queue = emails_queue(connection)
+        with connection.pipeline() as pipeline:
+            for notification_id in ids:
+                queue.enqueue_at(at, TASK, notification_id, job_id=_job_id(notification_id),
+                                 job_timeout=config["MAIL_SEND_TIMEOUT"], retry=retry,
+                                 result_ttl=3600, failure_ttl=7 * 24 * 3600, pipeline=pipeline)
+            pipeline.execute()
+        return
     emails_queue(connection).enqueue_many([
         Queue.prepare_data(TASK, args=(notification_id,), job_id=_job_id(notification_id),
                            timeout=config["MAIL_SEND_TIMEOUT"], retry=retry, result_ttl=3600,
@@ -182,6 +240,25 @@ def dispatch(ids: list[int]) -> None:
         _enqueue(connection, ids)
     except RedisError as error:
         log.warning("queue unreachable (%s): %d notification(s) stay pending", error, len(ids))
+
+
+def dispatch_at(ids: list[int], when) -> None:
+    """Hand committed notifications that wait until when (reminders) to RQ's scheduler. Never
+    raises. Without Redis they stay pending: `flask ats requeue` sends those due."""
+    if not ids:
+        return
+    connection = redis_connection()
+    if connection is None:
+        return
+    try:
+        _enqueue(connection, ids, at=when)
+    except RedisError as error:
+        log.warning("queue unreachable (%s): %d reminder(s) stay pending", error, len(ids))
+
+
+def _due(now):
+    """SQL condition: a notification that may go out now (not one waiting for its time)."""
+    return or_(Notification.send_after.is_(None), Notification.send_after <= now)
 
 
 def _still_waiting(connection, ids: list[int]) -> set[int]:
@@ -228,7 +305,7 @@ def requeue_pending(batch: int = 1000) -> int:
     now = utcnow()
     rows = db.session.execute(
         select(Notification.id, Notification.claimed_until)
-        .where(Notification.status == NOTIFICATION_PENDING,
+        .where(Notification.status == NOTIFICATION_PENDING, _due(now),
                or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
         .order_by(Notification.id).limit(batch)).all()
     db.session.rollback()  # end the read before slow work
@@ -256,6 +333,7 @@ def _claim(notification_id: int) -> bool:
     claimed = db.session.execute(
         update(Notification)
         .where(Notification.id == notification_id, Notification.status == NOTIFICATION_PENDING,
+               _due(now),  # a reminder's job run early (a duplicate) leaves it for its time
                or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
         .values(claimed_until=now + _lease(), attempts=Notification.attempts + 1)
     ).rowcount == 1
@@ -277,10 +355,19 @@ def _message_for(notification_id: int):
         .where(Notification.id == notification_id).options(
             application.joinedload(Application.job).joinedload(JobPosting.company),
             application.joinedload(Application.candidate),
-            joinedload(Notification.history), joinedload(Notification.password_reset))).one()
+            joinedload(Notification.history), joinedload(Notification.password_reset),
+            joinedload(Notification.interview).selectinload(Interview.seats)
+            .joinedload(InterviewInterviewer.user))).one()
     if not recipient_active:  # deactivated since the mail was recorded (or resent): never
         db.session.rollback()
         raise UndeliverableAddress(RECIPIENT_DEACTIVATED)
+    interview = notification.interview
+    if notification.kind == INTERVIEW_REMINDER and (
+            interview.status != INTERVIEW_SCHEDULED
+            or interview.sequence != notification.interview_sequence):
+        db.session.rollback()  # a reminder of a time the interview no longer has: never
+        raise Superseded(REMINDER_CANCELLED if interview.status != INTERVIEW_SCHEDULED
+                         else REMINDER_MOVED)
     message, trace = build_message(notification, recipient_name), _trace(notification)
     db.session.rollback()  # end the read: no transaction stays open while SMTP talks
     return message, trace
@@ -299,7 +386,7 @@ def deliver(notification_id: int) -> str:
         notification.last_error = f"{type(error).__name__}: {error}"[:1000]
         notification.claimed_until = None
         # a permanent refusal fails at once; a temporary one waits for the next attempt
-        for_good = isinstance(error, UndeliverableAddress) or smtp.refused_for_good(error)
+        for_good = isinstance(error, (UndeliverableAddress, Superseded)) or smtp.refused_for_good(error)
         give_up = for_good or notification.attempts >= current_app.config["MAIL_MAX_ATTEMPTS"]
         if give_up:
             notification.status = NOTIFICATION_FAILED
