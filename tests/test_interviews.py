@@ -385,6 +385,34 @@ def test_cancelling_mails_method_cancel_and_twice_is_a_conflict(app, client, mai
     assert_error(client.post(url, headers=candidate.headers), 403, "forbidden")
 
 
+@pytest.mark.parametrize("final, mover", [("rejected", "recruiter"), ("withdrawn", "candidate")])
+def test_a_final_stage_cancels_the_interviews_to_come_and_keeps_the_past(
+        app, client, mailbox, schedule, recruiter, hiring_manager, candidate, application,
+        interview, request, final, mover):
+    past = schedule(recruiter, application, starts_at=iso(utc(hours=72)),
+                    interviewer_ids=[recruiter.id]).get_json()
+    shift(app, past["id"], utc(hours=-3))  # held three hours ago: completed
+    mailbox.wait_for(2)
+    mailbox.reset()
+    body = {"stage": final, "reason": "skills_mismatch" if final == "rejected" else "accepted_other_offer"}
+    response = client.patch(f"/api/applications/{application['id']}/stage", json=body,
+                            headers=request.getfixturevalue(mover).headers)
+    assert response.status_code == 200, response.get_json()
+    listed = {i["id"]: i for i in client.get(f"/api/applications/{application['id']}/interviews",
+                                             headers=recruiter.headers).get_json()["items"]}
+    assert (listed[interview["id"]]["status"], listed[interview["id"]]["sequence"]) == ("cancelled", 1)
+    assert listed[past["id"]]["status"] == "completed"
+    assert all(row[1] == "failed" for row in reminders(app, interview["id"]))
+    cancellations = [m for m in mailbox.wait_for(4 if final == "rejected" else 5) if "text/calendar" in
+                     {part.get_content_type() for part in m.walk()}]
+    assert sorted(recipient(m) for m in cancellations) == sorted(
+        [candidate.email, hiring_manager.email, recruiter.email])
+    assert {invite_of(m)[2] for m in cancellations} == {"CANCEL"}
+    with app.app_context():  # its interviewers are free at that time again
+        assert db.session.scalars(select(InterviewInterviewer.active).where(
+            InterviewInterviewer.interview_id == interview["id"])).all() == [False, False]
+
+
 def test_racing_cancellations_one_wins(app, recruiter, interview):
     outcome = at_once(4, lambda n: answer(app.test_client().post(
         f"/api/interviews/{interview['id']}/cancel", headers=recruiter.headers)))

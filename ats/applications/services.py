@@ -6,6 +6,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ats import workflow
 from ats.attachments import services as attachments
+from ats.interviews import services as interviews
 from ats.common.access import (application_visible_or_404, can_move_application,
                                can_see_pipeline, is_candidate, job_visible_or_404, require,
                                shows_candidate, visible_applications)
@@ -146,6 +147,8 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
     # the candidate's own move (a withdrawal) is news for the staff; a staff move, for the candidate
     notifications = (outbox.record_withdrawal(application, move) if is_candidate(user)
                      else outbox.record_stage_change(application, move))
+    if workflow.is_final(to_stage):  # hired, rejected or withdrawn: nobody is to be interviewed
+        notifications += interviews.cancel_upcoming(application, utcnow())
     _shown_to(user, application)
     _commit_keeping(application)
     outbox.dispatch(notifications)

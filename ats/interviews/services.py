@@ -317,6 +317,32 @@ def cancel(user: User, interview_id: int, _attempt: int = 1) -> dict:
     return answer
 
 
+def cancel_upcoming(application: Application, now) -> list[int]:
+    """In the caller's transaction (the application reached a final stage): its interviews
+    still to come are cancelled, their interviewers freed and their reminders withdrawn, and
+    everyone is sent the cancellation -> the notification ids. One UPDATE: a concurrent
+    change of one of them loses its compare-and-set and finds it cancelled."""
+    cancelled = db.session.scalars(
+        update(Interview)
+        .where(Interview.application_id == application.id,
+               Interview.status == INTERVIEW_SCHEDULED, Interview.ends_at > now)
+        .values(status=INTERVIEW_CANCELLED, sequence=Interview.sequence + 1, updated_at=now)
+        .returning(Interview.id).execution_options(synchronize_session=False)).all()
+    if not cancelled:
+        return []
+    db.session.execute(update(InterviewInterviewer)
+                       .where(InterviewInterviewer.interview_id.in_(cancelled))
+                       .values(active=False).execution_options(synchronize_session=False))
+    notifications = []
+    for interview in db.session.scalars(
+            select(Interview).where(Interview.id.in_(cancelled)).order_by(Interview.id)
+            .options(*WITH_PEOPLE).execution_options(populate_existing=True)):
+        outbox.withdraw_reminders(interview.id, outbox.REMINDER_CANCELLED)
+        notifications += outbox.record_interview(interview, outbox.INTERVIEW_CANCELLED,
+                                                 _people(interview, application))
+    return notifications
+
+
 # --- scorecards ----------------------------------------------------------------------------
 
 def _scorecard_shown(card: Scorecard, interviewer: User) -> dict:
