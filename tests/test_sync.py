@@ -84,6 +84,8 @@ def test_every_change_moves_a_row_to_the_end(app, client, make_job, make_user, r
     application = client.post(f"/api/jobs/{job['id']}/applications", json={},
                               headers=candidate.headers).get_json()
     later = make_job(recruiter)
+    # the answer carries the updated_at the commit stamped
+    assert [key(item) for item in sync(client, "/api/applications", recruiter)] == [key(application)]
 
     def last_job():
         return sync(client, "/api/jobs", recruiter)[-1]
