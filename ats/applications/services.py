@@ -7,11 +7,11 @@ from sqlalchemy.orm import joinedload, selectinload
 from ats import workflow
 from ats.attachments import services as attachments
 from ats.interviews import services as interviews
+from ats.common import sync
 from ats.common.access import (application_visible_or_404, can_move_application,
                                can_see_pipeline, is_candidate, job_visible_or_404, require,
                                shows_candidate, visible_applications)
 from ats.common.db import conflict_if_lost, utcnow
-from ats.common import sync
 from ats.common.pagination import keyset_page, time_keyset_page
 from ats.errors import Conflict, NotFound
 from ats.extensions import db
