@@ -9,8 +9,9 @@ import pytest
 from sqlalchemy import event, select, text, update
 from sqlalchemy.orm import Session
 
+from ats.applications import services
 from ats.extensions import db
-from ats.models import ADMIN, CANDIDATE, Application, Job
+from ats.models import ADMIN, CANDIDATE, Application, Job, User
 from tests.helpers import assert_invalid, ids
 
 POSTGRES = bool(os.environ.get("TEST_DATABASE_URL"))
@@ -320,14 +321,17 @@ def test_a_transaction_committing_after_a_newer_one_is_not_lost(app, client, mak
     (CANDIDATE, "ix_applications_candidate_id_updated_at_id"),
 ])
 def test_each_kind_of_caller_syncs_by_its_index(app, make_user, recruiter, who, index):
-    from ats.applications import services
+    """The plan of the very statement the list runs, with sequential scans ruled out (the
+    tables are tiny): its caller's index, in (updated_at, id) order (no sort)."""
     user_id = {ADMIN: make_user(ADMIN).id, "recruiter": recruiter.id,
                CANDIDATE: make_user(CANDIDATE).id}[who]
     with app.app_context():
-        from ats.models import User
         user = db.session.get(User, user_id)
         statements = []
-        listen = lambda conn, cursor, statement, params, *rest: statements.append((statement, params))
+
+        def listen(_conn, _cursor, statement, params, *_rest):
+            statements.append((statement, params))
+
         event.listen(db.engine, "before_cursor_execute", listen)
         try:
             services.list_applications(user, {"limit": 20, "updated_since": datetime(
