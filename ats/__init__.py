@@ -45,6 +45,7 @@ def create_app(overrides: dict | None = None) -> Flask:
 
     from ats import (applications, attachments, auth, comments, companies, health, interviews,
                      jobs, users)
+    from ats.common import sync  # noqa: F401 (stamps jobs and applications at each commit)
     from ats.notifications import routes as notifications
     for module in (auth, companies, users, jobs, applications, attachments, comments,
                    interviews, notifications, health):

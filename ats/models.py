@@ -107,6 +107,10 @@ class Job(db.Model):
         # `q` matches anywhere in the title: a trigram index on PostgreSQL (a plain one elsewhere)
         Index("ix_jobs_title_search", "title", postgresql_using="gin",
               postgresql_ops={"title": "gin_trgm_ops"}),
+        # updated_since (ats.common.sync): everything (admins), open jobs, a company's jobs
+        Index("ix_jobs_updated_at_id", "updated_at", "id"),
+        Index("ix_jobs_status_updated_at_id", "status", "updated_at", "id"),
+        Index("ix_jobs_company_id_updated_at_id", "company_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -142,6 +146,11 @@ class Application(db.Model):
         Index("ix_applications_stage_id", "stage", "id"),
         Index("ix_applications_company_id_stage_id", "company_id", "stage", "id"),
         Index("ix_applications_job_id_stage_id", "job_id", "stage", "id"),
+        # updated_since (ats.common.sync) for admins, staff, candidates and one job
+        Index("ix_applications_updated_at_id", "updated_at", "id"),
+        Index("ix_applications_company_id_updated_at_id", "company_id", "updated_at", "id"),
+        Index("ix_applications_candidate_id_updated_at_id", "candidate_id", "updated_at", "id"),
+        Index("ix_applications_job_id_updated_at_id", "job_id", "updated_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -158,6 +167,16 @@ class Application(db.Model):
 
     job: Mapped[Job] = relationship()
     candidate: Mapped[User] = relationship()
+
+
+class SyncClock(db.Model):
+    """One row: the last updated_at handed out (ats.common.sync). Writers of jobs and
+    applications take it in turn, just before they commit."""
+
+    __tablename__ = "sync_clock"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class ApplicationHistory(db.Model):

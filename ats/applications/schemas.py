@@ -4,7 +4,7 @@ from marshmallow import fields, validate
 from ats import workflow
 from ats.attachments.files import FILE_RULES
 from ats.auth.schemas import ProfileOut
-from ats.common.schemas import Choice, File, Id, PageQuery, Str, Timestamp
+from ats.common.schemas import Choice, File, Id, PageQuery, Str, Timestamp, updated_since
 
 STAGE = {"enum": list(workflow.STAGES)}
 
@@ -60,6 +60,7 @@ class StageQuery(PageQuery):
 
 class ApplicationQuery(StageQuery):
     job_id = Id()
+    updated_since = updated_since()
 
 
 class Actor(ma.Schema):

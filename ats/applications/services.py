@@ -7,11 +7,12 @@ from sqlalchemy.orm import joinedload, selectinload
 from ats import workflow
 from ats.attachments import services as attachments
 from ats.interviews import services as interviews
+from ats.common import sync
 from ats.common.access import (application_visible_or_404, can_move_application,
                                can_see_pipeline, is_candidate, job_visible_or_404, require,
                                shows_candidate, visible_applications)
 from ats.common.db import conflict_if_lost, utcnow
-from ats.common.pagination import keyset_page
+from ats.common.pagination import keyset_page, time_keyset_page
 from ats.errors import Conflict, NotFound
 from ats.extensions import db
 from ats.models import Application, ApplicationHistory, Job, User
@@ -107,7 +108,12 @@ def list_applications(user: User, args: dict) -> dict:
     if (condition := visible_applications(user)) is not None:
         stmt = stmt.where(condition)
     options = () if is_candidate(user) else WITH_CANDIDATES  # a candidate's are all their own
-    return _page_shown_to(user, keyset_page(_filtered(stmt, args), Application.id, args["limit"],
+    stmt = _filtered(stmt, args)
+    if "updated_since" in args:  # incremental sync (ats.common.sync)
+        return _page_shown_to(user, time_keyset_page(
+            stmt.where(Application.updated_at >= args["updated_since"]), Application.updated_at,
+            Application.id, args["limit"], args.get("cursor"), options=options))
+    return _page_shown_to(user, keyset_page(stmt, Application.id, args["limit"],
                                             args.get("cursor"), options=options))
 
 
@@ -129,7 +135,7 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
     workflow.check_expected(expected_stage, from_stage)
     workflow.check_change(from_stage, to_stage, user.role, reason)
     # Compare-and-set: of concurrent moves only the one that still finds from_stage wins.
-    # The ORM sets the new stage and updated_at on the loaded application too.
+    # The ORM sets the new stage on the loaded application too; the commit, its updated_at.
     moved = db.session.execute(
         update(Application)
         .where(Application.id == application.id, Application.stage == from_stage)
@@ -141,6 +147,7 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
         workflow.check_expected(expected_stage, current)
         raise workflow.InvalidTransition(
             current, to_stage, user.role, f"The application was moved to {current} meanwhile; reload it.")
+    sync.changed(Application, [application.id], [application])
     move = ApplicationHistory(application_id=application.id, from_stage=from_stage,
                               to_stage=to_stage, changed_by_id=user.id, note=note, reason=reason)
     db.session.add(move)

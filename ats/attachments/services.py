@@ -15,6 +15,7 @@ from werkzeug.datastructures import FileStorage
 
 from ats.attachments.files import Examined, examine, safe_filename
 from ats.attachments.storage import storage, storage_of
+from ats.common import sync
 from ats.common.access import (application_visible_or_404, attachment_visible_or_404,
                                can_delete_attachment, can_upload_attachment, require)
 from ats.errors import ValidationFailed
@@ -77,6 +78,7 @@ def add(user: User, application_id: int, file: FileStorage, kind: str) -> Attach
         ).rowcount
         if counted != 1:
             raise _full()
+        sync.changed(Application, [application.id])  # its files are part of it
         db.session.commit()
     return attachment
 
@@ -107,6 +109,7 @@ def delete(user: User, attachment_id: int) -> None:
     require(can_delete_attachment(user, attachment))
     db.session.execute(update(Application).where(Application.id == attachment.application_id)
                        .values(attachment_count=Application.attachment_count - 1))
+    sync.changed(Application, [attachment.application_id])
     db.session.delete(attachment)
     db.session.commit()
     storage_of(attachment).remove([attachment])

@@ -57,7 +57,8 @@ def time_keyset_page(stmt, time_column, id_column, limit: int, cursor: str | Non
                      options=()) -> dict:
     """One page of stmt's rows by (time_column, id_column), earliest first, as {items,
     next_cursor}: the cursor carries both, so rows at the same time are neither skipped nor
-    repeated. Each row (an ORM object) answers the pair as .starts_at and .id."""
+    repeated. Each row (an ORM object) answers the pair as the attribute named like
+    time_column (.starts_at, .updated_at) and .id. One query whatever the page size."""
     if cursor:
         at, last_id = _decode_time_key(cursor)
         stmt = stmt.where(tuple_(time_column, id_column) > tuple_(literal(at, time_column.type),
@@ -68,4 +69,4 @@ def time_keyset_page(stmt, time_column, id_column, limit: int, cursor: str | Non
     rows = rows[:limit]
     last = rows[-1] if has_more else None
     return {"items": rows, "next_cursor": _serializer().dumps(
-        [last.starts_at.isoformat(), last.id]) if last else None}
+        [getattr(last, time_column.key).isoformat(), last.id]) if last else None}

@@ -1,5 +1,6 @@
 """Schema building blocks shared by every resource."""
 import re
+from datetime import timezone
 import unicodedata
 
 import idna
@@ -162,6 +163,16 @@ class Timestamp(fields.AwareDateTime):
         super().__init__(format="iso", dump_only=True, **kwargs)
 
 
+class Instant(fields.AwareDateTime):
+    """ISO 8601 with an offset (a time without one is refused: whose 10:00 would it be?)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="iso", **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(value, attr, data, **kwargs).astimezone(timezone.utc)
+
+
 class ErrorBody(ma.Schema):
     code = fields.String(required=True, metadata={"example": "not_found"})
     message = fields.String(required=True)
@@ -180,6 +191,13 @@ class PageQuery(ma.Schema):
     limit = WholeNumber(load_default=20, validate=validate.Range(min=1, max=100))
     cursor = Str(metadata={"description": "next_cursor of the previous page"},
                  validate=validate.Length(max=200))
+
+
+def updated_since() -> "Instant":
+    """The incremental sync filter of a list (ats.common.sync)."""
+    return Instant(metadata={"description": (
+        "ISO 8601 with an offset: rows changed at or after it, ordered by (updated_at, id) "
+        "ascending instead of newest first; pass the last updated_at seen")})
 
 
 def page_of(item_schema: type[ma.Schema]) -> type[ma.Schema]:

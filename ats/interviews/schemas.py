@@ -1,23 +1,12 @@
-from datetime import timezone
 
 import marshmallow as ma
 from marshmallow import fields, validate
 
 from ats.applications.schemas import Actor
-from ats.common.schemas import Choice, Id, PageQuery, Str, Timestamp, page_of, single_line
+from ats.common.schemas import Choice, Id, Instant, PageQuery, Str, Timestamp, page_of, single_line
 from ats.models import INTERVIEW_COMPLETED, INTERVIEW_STATUSES, RECOMMENDATIONS
 
 MIN_MINUTES, MAX_MINUTES, MAX_INTERVIEWERS = 15, 480, 10
-
-
-class Instant(fields.AwareDateTime):
-    """ISO 8601 with an offset (a time without one is refused: whose 10:00 would it be?)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(format="iso", **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        return super()._deserialize(value, attr, data, **kwargs).astimezone(timezone.utc)
 
 
 class InterviewerIds(fields.List):

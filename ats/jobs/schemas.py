@@ -1,7 +1,8 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ats.common.schemas import Choice, Id, PageQuery, Str, Timestamp, single_line
+from ats.common.schemas import (Choice, Id, PageQuery, Str, Timestamp, single_line,
+                                updated_since)
 from ats.models import JOB_STATUSES
 
 TITLE = single_line(validate.Length(min=1, max=200))
@@ -43,3 +44,4 @@ class JobQuery(PageQuery):
     status = Choice(JOB_STATUSES)
     q = Str(validate=validate.Length(max=200),
             metadata={"description": "case-insensitive text in the title"})
+    updated_since = updated_since()

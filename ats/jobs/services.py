@@ -5,7 +5,7 @@ from sqlalchemy.orm import selectinload
 from ats.common.access import (assignable_managers_of, can_manage_job, is_admin,
                                job_visible_or_404, require, visible_jobs)
 from ats.common.db import conflict_if_lost, contains, utcnow
-from ats.common.pagination import keyset_page
+from ats.common.pagination import keyset_page, time_keyset_page
 from ats.errors import Conflict, ValidationFailed
 from ats.extensions import db
 from ats.models import Application, Company, Job, User
@@ -24,6 +24,9 @@ def list_jobs(user: User | None, args: dict) -> dict:
         stmt = stmt.where(Job.status == args["status"])
     if args.get("q"):
         stmt = stmt.where(contains(Job.title, args["q"]))
+    if "updated_since" in args:  # incremental sync (ats.common.sync)
+        return time_keyset_page(stmt.where(Job.updated_at >= args["updated_since"]), Job.updated_at,
+                                Job.id, args["limit"], args.get("cursor"), options=WITH_MANAGERS)
     return keyset_page(stmt, Job.id, args["limit"], args.get("cursor"), options=WITH_MANAGERS)
 
 
@@ -70,6 +73,8 @@ def update_job(user: User, job_id: int, data: dict) -> Job:
         job.hiring_managers = _hiring_managers(job.company_id, data.pop("hiring_manager_ids"))
     for field, value in data.items():
         setattr(job, field, value)
+    # the row itself is rewritten (locked) even when only its managers change; the commit
+    # gives it its final stamp (ats.common.sync)
     job.updated_at = utcnow()
     db.session.commit()
     return job

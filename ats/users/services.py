@@ -8,6 +8,7 @@ from sqlalchemy import delete, or_, select, update
 from sqlalchemy.orm import aliased
 
 from ats.auth import sessions
+from ats.common import sync
 from ats.common.access import get_or_404, user_visible_or_404
 from ats.common.db import contains, utcnow
 from ats.common.pagination import keyset_page
@@ -85,10 +86,11 @@ def _lock_company(company_id: int) -> None:
 
 
 def _leave_jobs(user_id: int) -> None:
-    """Off every job the user was assigned to; those jobs changed (updated_at)."""
+    """Off every job the user was assigned to; those jobs changed (stamped at the commit)."""
     assigned = select(job_hiring_managers.c.job_id).where(job_hiring_managers.c.user_id == user_id)
-    db.session.execute(update(Job).where(Job.id.in_(assigned)).values(updated_at=utcnow())
-                       .execution_options(synchronize_session=False))
+    jobs = db.session.scalars(update(Job).where(Job.id.in_(assigned)).values(updated_at=utcnow())
+                              .returning(Job.id).execution_options(synchronize_session=False))
+    sync.changed(Job, jobs.all())
     db.session.execute(delete(job_hiring_managers).where(job_hiring_managers.c.user_id == user_id))
 
 
