@@ -49,7 +49,7 @@ from ats.config import ConfigError
 from ats.extensions import db
 from ats.notifications import smtp
 from ats.notifications.queue import QUEUE_NAME
-from ats.notifications.services import requeue_pending
+from ats.notifications.delivery import requeue_pending
 
 # at import: `rq worker` imports this class before it makes its own Redis client
 load_dotenv()
