@@ -7,7 +7,7 @@ another row here with its queue `webhooks`, served by a worker started on that q
 (`rq worker -w worker.EmailWorker webhooks`), and its WEBHOOK_* settings.
 """
 from collections.abc import Callable
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from dataclasses import dataclass
 
 from ats.notifications import mail, smtp
@@ -43,3 +43,13 @@ CHANNELS = {
                    refused_for_good=mail.refused_for_good, kept_open=smtp.kept_open,
                    settings="MAIL"),
 }
+
+
+@contextmanager
+def kept_open():
+    """Inside the block, each channel's sends share one connection (the worker's life, an
+    inline batch)."""
+    with ExitStack() as stack:
+        for channel in CHANNELS.values():
+            stack.enter_context(channel.kept_open())
+        yield

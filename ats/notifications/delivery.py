@@ -7,7 +7,6 @@ never send one notification twice. It is a lease: if the sender dies, the lease 
 and the sweep hands the row to the queue again.
 """
 import logging
-from contextlib import ExitStack
 from datetime import timedelta
 
 from flask import current_app
@@ -19,7 +18,7 @@ from sqlalchemy import or_, select, update
 from ats.common.db import utcnow
 from ats.extensions import db
 from ats.models import NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT, Notification
-from ats.notifications.channels import CHANNELS, Channel
+from ats.notifications.channels import CHANNELS, Channel, kept_open
 from ats.notifications.kinds import KINDS
 from ats.notifications.queue import enqueue, job_id, queue_of, redis_connection
 
@@ -72,7 +71,8 @@ def _trace(notification: Notification) -> dict:
 
 
 def deliver(notification_id: int) -> str:
-    """Send one notification unless another sender has it or it is done: sent, skipped or failed."""
+    """Send one notification by its kind's channel unless another sender has it or it is
+    done: sent, skipped or failed."""
     kind = _claim(notification_id)
     if kind is None:
         return "skipped"
@@ -105,10 +105,8 @@ def deliver(notification_id: int) -> str:
 
 
 def deliver_inline(ids: list[int]) -> None:
-    """Without Redis: each delivered now, each channel's connection kept open for the batch."""
-    with ExitStack() as stack:
-        for channel in CHANNELS.values():
-            stack.enter_context(channel.kept_open())
+    """Without Redis: each delivered now, one connection per channel for the batch."""
+    with kept_open():
         for notification_id in ids:
             try:
                 deliver(notification_id)
