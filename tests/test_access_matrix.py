@@ -335,15 +335,10 @@ class Account:
         return self.person.key if self.person.role == CANDIDATE else None
 
 
-@dataclass(eq=False)
-class Comment:
-    """A comment on an application, by one of its company's staff."""
+class PartOfApplication:
+    """Of an application: its company, job and candidate are the application's."""
 
-    key: str
-    id: int
     application: Application
-    author: str  # the author's key
-    body: str
 
     @property
     def company(self) -> str:
@@ -353,9 +348,24 @@ class Comment:
     def job(self) -> Job:
         return self.application.job
 
+    @property
+    def candidate(self) -> str:
+        return self.application.candidate
+
 
 @dataclass(eq=False)
-class Attachment:
+class Comment(PartOfApplication):
+    """A comment on an application, by one of its company's staff."""
+
+    key: str
+    id: int
+    application: Application
+    author: str  # the author's key
+    body: str
+
+
+@dataclass(eq=False)
+class Attachment(PartOfApplication):
     """A file of an application: its name and its text are markers."""
 
     key: str
@@ -366,21 +376,9 @@ class Attachment:
     text: str
     data: bytes
 
-    @property
-    def company(self) -> str:
-        return self.application.company
-
-    @property
-    def job(self) -> Job:
-        return self.application.job
-
-    @property
-    def candidate(self) -> str:
-        return self.application.candidate
-
 
 @dataclass(eq=False)
-class Interview:
+class Interview(PartOfApplication):
     """An interview of an application, with one interviewer; started: its start has passed."""
 
     key: str
@@ -390,39 +388,15 @@ class Interview:
     creator: str
     started: bool
 
-    @property
-    def company(self) -> str:
-        return self.application.company
-
-    @property
-    def job(self) -> Job:
-        return self.application.job
-
-    @property
-    def candidate(self) -> str:
-        return self.application.candidate
-
 
 @dataclass(eq=False)
-class Mail:
+class Mail(PartOfApplication):
     """A notification row of an application."""
 
     key: str
     id: int
     application: Application
     group: str  # notification, closed_notification or sent_notification
-
-    @property
-    def company(self) -> str:
-        return self.application.company
-
-    @property
-    def job(self) -> Job:
-        return self.application.job
-
-    @property
-    def candidate(self) -> str:
-        return self.application.candidate
 
 
 class World:
