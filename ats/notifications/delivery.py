@@ -41,8 +41,8 @@ def channel_of(kind: str) -> Channel:
 def _lease() -> timedelta:
     """How long a claim holds: longer than RQ lets a send of any channel run (the claim
     comes before the row, so its channel, is read)."""
-    config = current_app.config
-    return timedelta(seconds=max(channel.send_timeout(config) for channel in CHANNELS.values()) + 15)
+    longest = max(channel.send_timeout(current_app.config) for channel in CHANNELS.values())
+    return timedelta(seconds=longest + 15)
 
 
 def _due(now):
@@ -117,8 +117,8 @@ def deliver_inline(ids: list[int]) -> None:
 # --- the sweep ---------------------------------------------------------------------------
 
 def _still_waiting(connection, channel: Channel, ids: list[int]) -> set[int]:
-    """Those of ids (of channel) whose job will run without the sweep's help, in at most four Redis round
-    trips whatever the length of the queue.
+    """Those of ids (of channel) whose job will run without the sweep's help, in at most four
+    Redis round trips whatever the length of the queue.
 
     A job's status is not enough: a worker killed in its blocking pop (or whose socket an
     orphaned child still holds) has taken a job out of the queue that still reads "queued",
@@ -176,7 +176,7 @@ def requeue_pending(batch: int = 1000) -> int:
         ids = [row.id for row in ours if row.id not in waiting]
         if ids:
             enqueue(connection, ids, channel)
-            # taken by a worker that died: RQ would later fail them as stuck in its list of taken jobs
+            # taken by a worker that died: RQ would later fail them as stuck in its taken list
             taken = queue_of(channel, connection).intermediate_queue_key
             with connection.pipeline(transaction=False) as pipeline:
                 for notification_id in ids:

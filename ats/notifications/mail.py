@@ -5,8 +5,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 
 from ats.extensions import db
-from ats.models import INTERVIEW_SCHEDULED, Application, Interview, InterviewInterviewer, Notification, User
-from ats.models import Job as JobPosting
+from ats.models import (INTERVIEW_SCHEDULED, Application, Interview, InterviewInterviewer, Job,
+                        Notification, User)
 from ats.notifications import smtp
 from ats.notifications.kinds import KINDS
 from ats.notifications.messages import Superseded, UndeliverableAddress, build_message
@@ -21,9 +21,10 @@ def message_for(notification_id: int):
     per relation it names). No transaction stays open while SMTP talks."""
     application = joinedload(Notification.application)
     notification, recipient_name, recipient_active = db.session.execute(
-        select(Notification, User.name, User.is_active).join(User, User.id == Notification.recipient_id)
+        select(Notification, User.name, User.is_active)
+        .join(User, User.id == Notification.recipient_id)
         .where(Notification.id == notification_id).options(
-            application.joinedload(Application.job).joinedload(JobPosting.company),
+            application.joinedload(Application.job).joinedload(Job.company),
             application.joinedload(Application.candidate),
             joinedload(Notification.history), joinedload(Notification.password_reset),
             joinedload(Notification.interview).selectinload(Interview.seats)
