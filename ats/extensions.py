@@ -28,6 +28,19 @@ class Api(flask_smorest.Api):
     def _register_error_handlers(self):
         """ats.errors registers every handler; flask-smorest's own body is not the contract's."""
 
+    def _init_spec(self, *args, **kwargs):
+        super()._init_spec(*args, **kwargs)
+        self.ma_plugin.converter.add_attribute_function(null_in_nullable_enum)
+
+
+def null_in_nullable_enum(_converter, _field, ret: dict, **_kwargs) -> dict:
+    """A nullable field with an enum lists null among its values: OpenAPI 3.0 checks the enum
+    before nullable, so without it a null (a first history entry's from_stage) is invalid, and
+    a generated client fails to parse it. Runs after apispec's own functions have set both."""
+    if ret.get("nullable") and "enum" in ret and None not in ret["enum"]:
+        return {"enum": [*ret["enum"], None]}
+    return {}
+
 
 db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()

@@ -39,7 +39,7 @@ def _queue() -> str:
         return "down"
 
 
-@blp.get("/health")
+@blp.get("/health", operation_id="getHealth")
 @blp.response(200, HealthOut)
 @blp.alt_response(503, schema=HealthOut, description="The database is unreachable")
 def health():

@@ -129,3 +129,15 @@ def test_nothing_in_the_repository_points_outside_it():
         text = path.read_bytes().decode("utf-8", errors="replace")
         offenders += [f"{name}: {needle}" for needle in outside if needle in text]
     assert not offenders, offenders
+
+
+def test_the_reference_lists_every_operation_id_with_its_route(client):
+    """A client author finds each generated method's name, and the name is the spec's."""
+    text = (ROOT / "docs" / "API.md").read_text()
+    listed = {name: f"{method} {normalised(path)}"
+              for name, method, path in re.findall(r"^\| `(\w+)` \| `([A-Z]+) (/api\S*)` \|$", text, re.M)}
+    spec = client.get("/api/openapi.json").get_json()
+    named = {operation["operationId"]: f"{method.upper()} {normalised(path)}"
+             for path, item in spec["paths"].items() for method, operation in item.items()
+             if method.upper() in HTTP_METHODS}
+    assert listed == named

@@ -12,7 +12,7 @@ from ats.notifications.schemas import NotificationList
 ApplicationPage = page_of(ApplicationOut)
 
 
-@blp.post("/jobs/<id:job_id>/applications")
+@blp.post("/jobs/<id:job_id>/applications", operation_id="applyToJob")
 @blp.auth(CANDIDATE)
 @blp.arguments(ApplicationForm, location="json_or_multipart")
 @blp.doc(requestBody={"content": {"application/json": {"schema": ApplicationIn}}})
@@ -24,7 +24,7 @@ def apply(data, job_id):
     return services.apply(get_current_user(), job_id, data)
 
 
-@blp.get("/jobs/<id:job_id>/applications")
+@blp.get("/jobs/<id:job_id>/applications", operation_id="listJobApplications")
 @blp.auth()
 @blp.arguments(StageQuery, location="query")
 @blp.response(200, ApplicationPage)
@@ -34,7 +34,7 @@ def list_for_job(args, job_id):
     return services.list_for_job(get_current_user(), job_id, args)
 
 
-@blp.get("/applications")
+@blp.get("/applications", operation_id="listApplications")
 @blp.auth()
 @blp.arguments(ApplicationQuery, location="query")
 @blp.response(200, ApplicationPage)
@@ -43,7 +43,7 @@ def list_applications(args):
     return services.list_applications(get_current_user(), args)
 
 
-@blp.get("/applications/<id:application_id>")
+@blp.get("/applications/<id:application_id>", operation_id="getApplication")
 @etagged
 @blp.auth()
 @blp.response(200, ApplicationOut, headers=ETAG_HEADER)
@@ -54,7 +54,7 @@ def get_application(application_id):
     return services.get_application(get_current_user(), application_id)
 
 
-@blp.patch("/applications/<id:application_id>/stage")
+@blp.patch("/applications/<id:application_id>/stage", operation_id="changeApplicationStage")
 @etagged
 @blp.auth()
 @blp.arguments(StageChange)
@@ -67,7 +67,7 @@ def change_stage(data, application_id):
                                  reason=data.get("reason"), expected_stage=data.get("expected_stage"))
 
 
-@blp.get("/applications/<id:application_id>/history")
+@blp.get("/applications/<id:application_id>/history", operation_id="getApplicationHistory")
 @blp.auth()
 @blp.response(200, HistoryOut)
 @blp.errors(404)
@@ -76,7 +76,7 @@ def history(application_id):
     return services.history(get_current_user(), application_id)
 
 
-@blp.get("/applications/<id:application_id>/notifications")
+@blp.get("/applications/<id:application_id>/notifications", operation_id="listApplicationNotifications")
 @blp.auth()
 @blp.response(200, NotificationList)
 @blp.errors(403, 404)

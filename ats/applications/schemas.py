@@ -16,6 +16,8 @@ class ApplicationIn(ma.Schema):
 class ApplicationForm(ApplicationIn):
     """The same as a multipart/form-data body, with a résumé beside it."""
 
+    # a form part is text or absent, never null: a client generated from a nullable one sends "None"
+    cover_letter = Str(validate=validate.Length(max=10_000))
     resume = File(metadata={"description": "optional; " + FILE_RULES})
 
 

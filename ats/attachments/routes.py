@@ -18,7 +18,7 @@ DOWNLOAD_HEADERS = {
 }
 
 
-@blp.post("/applications/<id:application_id>/attachments")
+@blp.post("/applications/<id:application_id>/attachments", operation_id="uploadAttachment")
 @blp.auth()
 @blp.arguments(AttachmentIn, location="multipart")
 @blp.response(201, AttachmentOut)
@@ -29,7 +29,7 @@ def upload_attachment(data, application_id):
     return services.add(get_current_user(), application_id, data["file"], data["kind"])
 
 
-@blp.get("/applications/<id:application_id>/attachments")
+@blp.get("/applications/<id:application_id>/attachments", operation_id="listAttachments")
 @blp.auth()
 @blp.response(200, AttachmentList)
 @blp.errors(404)
@@ -38,7 +38,7 @@ def list_attachments(application_id):
     return services.list_for_application(get_current_user(), application_id)
 
 
-@blp.get("/attachments/<id:attachment_id>")
+@blp.get("/attachments/<id:attachment_id>", operation_id="downloadAttachment")
 @blp.auth()
 @blp.doc(responses={"200": {"description": "the file's bytes, in its own Content-Type",
                             "headers": DOWNLOAD_HEADERS,
@@ -63,7 +63,7 @@ def download_attachment(attachment_id):
     return response
 
 
-@blp.delete("/attachments/<id:attachment_id>")
+@blp.delete("/attachments/<id:attachment_id>", operation_id="deleteAttachment")
 @blp.auth()
 @blp.response(204)
 @blp.errors(403, 404)

@@ -7,7 +7,7 @@ from ats.auth.schemas import (Accepted, AccountUpdate, Credentials, PasswordChan
                               UserOut)
 
 
-@blp.post("/register")
+@blp.post("/register", operation_id="register")
 @register_limits
 @blp.arguments(Registration)
 @blp.response(201, UserOut)
@@ -17,7 +17,7 @@ def register(data):
     return services.register(data)
 
 
-@blp.post("/login")
+@blp.post("/login", operation_id="login")
 @login_limits
 @blp.arguments(Credentials)
 @blp.response(200, TokensOut)
@@ -27,7 +27,7 @@ def login(data):
     return services.login(data["email"], data["password"])
 
 
-@blp.post("/refresh")
+@blp.post("/refresh", operation_id="refreshToken")
 @blp.auth(refresh=True)
 @blp.response(200, TokensOut)
 @blp.errors(401)
@@ -36,7 +36,7 @@ def refresh():
     return services.refresh(get_current_user(), get_jwt())
 
 
-@blp.post("/logout")
+@blp.post("/logout", operation_id="logout")
 @blp.auth()
 @blp.response(204)
 def logout():
@@ -44,7 +44,7 @@ def logout():
     services.logout(get_jwt())
 
 
-@blp.post("/logout-all")
+@blp.post("/logout-all", operation_id="logoutAll")
 @blp.auth()
 @blp.response(204)
 def logout_all():
@@ -52,7 +52,7 @@ def logout_all():
     services.logout_all(get_current_user())
 
 
-@blp.get("/me")
+@blp.get("/me", operation_id="getMe")
 @blp.auth()
 @blp.response(200, UserOut)
 def me():
@@ -60,7 +60,7 @@ def me():
     return get_current_user()
 
 
-@blp.patch("/me")
+@blp.patch("/me", operation_id="updateMe")
 @blp.auth()
 @blp.arguments(AccountUpdate)
 @blp.response(200, UserOut)
@@ -69,7 +69,7 @@ def update_me(data):
     return services.update_me(get_current_user(), data)
 
 
-@blp.post("/password")
+@blp.post("/password", operation_id="changePassword")
 @blp.auth()
 @blp.arguments(PasswordChange)
 @blp.response(204)
@@ -81,7 +81,7 @@ def change_password(data):
                              data["new_password"])
 
 
-@blp.post("/password-reset")
+@blp.post("/password-reset", operation_id="requestPasswordReset")
 @password_reset_limits
 @blp.arguments(PasswordResetRequest)
 @blp.response(202, Accepted)
@@ -93,7 +93,7 @@ def request_password_reset(data):
     return {"message": "If an active account has this email, a reset token is on its way."}
 
 
-@blp.post("/password-reset/confirm")
+@blp.post("/password-reset/confirm", operation_id="confirmPasswordReset")
 @blp.arguments(PasswordResetConfirm)
 @blp.response(204)
 @blp.errors(400)

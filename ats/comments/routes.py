@@ -5,7 +5,7 @@ from ats.comments.schemas import CommentIn, CommentOut, CommentPage
 from ats.common.schemas import PageQuery
 
 
-@blp.post("/applications/<id:application_id>/comments")
+@blp.post("/applications/<id:application_id>/comments", operation_id="addComment")
 @blp.auth()
 @blp.arguments(CommentIn)
 @blp.response(201, CommentOut)
@@ -15,7 +15,7 @@ def add_comment(data, application_id):
     return services.add(get_current_user(), application_id, data["body"])
 
 
-@blp.get("/applications/<id:application_id>/comments")
+@blp.get("/applications/<id:application_id>/comments", operation_id="listComments")
 @blp.auth()
 @blp.arguments(PageQuery, location="query")
 @blp.response(200, CommentPage)
@@ -25,7 +25,7 @@ def list_comments(args, application_id):
     return services.list_for_application(get_current_user(), application_id, args)
 
 
-@blp.patch("/comments/<id:comment_id>")
+@blp.patch("/comments/<id:comment_id>", operation_id="updateComment")
 @blp.auth()
 @blp.arguments(CommentIn)
 @blp.response(200, CommentOut)
@@ -35,7 +35,7 @@ def edit_comment(data, comment_id):
     return services.edit(get_current_user(), comment_id, data["body"])
 
 
-@blp.delete("/comments/<id:comment_id>")
+@blp.delete("/comments/<id:comment_id>", operation_id="deleteComment")
 @blp.auth()
 @blp.response(204)
 @blp.errors(403, 404)

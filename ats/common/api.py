@@ -1,5 +1,6 @@
 """The Blueprint every resource uses: strict JSON bodies and query strings, documented errors
 and auth; and the request class that reads bodies."""
+import re
 from functools import wraps
 from http import HTTPStatus
 
@@ -20,6 +21,7 @@ from ats.common.schemas import MAX_ID
 from ats.errors import ValidationFailed
 
 MULTIPART = "multipart/form-data"
+OPERATION_ID = re.compile(r"[a-z][a-zA-Z0-9]*")  # camelCase: listJobs, applyToJob
 
 
 class Request(flask.Request):
@@ -143,10 +145,15 @@ class Blueprint(flask_smorest.Blueprint):
         "multipart": MULTIPART, "json_or_multipart": MULTIPART}
 
     def add_url_rule(self, rule, endpoint=None, view_func=None, provide_automatic_options=None,
-                     **options):
+                     *, operation_id: str | None = None, **options):
         # every route: views under auth() were checked there, after the token (401 first)
         if view_func is not None and not isinstance(view_func, type):
-            view_func = _no_query_parameters(view_func)
+            # the name a generated client gives the call: written out, so that renaming a
+            # Python function or a path never renames a client's method
+            if not operation_id or not OPERATION_ID.fullmatch(operation_id):
+                raise TypeError(f"{rule}: every route needs a camelCase operation_id= "
+                                f"(its name in generated clients), not {operation_id!r}")
+            view_func = self.doc(operationId=operation_id)(_no_query_parameters(view_func))
             methods = set(options.get("methods") or ())
             if getattr(view_func, "_idempotent", False) and methods & {"POST", "PATCH"}:
                 view_func = self.doc(parameters=["IdempotencyKey"])(self.errors(409, 422)(view_func))

@@ -8,7 +8,7 @@ from ats.models import ADMIN
 from ats.users.schemas import MemberUpdate, UserPage
 
 
-@blp.post("")
+@blp.post("", operation_id="createCompany")
 @blp.auth(ADMIN)
 @blp.arguments(CompanyIn)
 @blp.response(201, CompanyOut)
@@ -18,7 +18,7 @@ def create_company(data):
     return services.create_company(data["name"])
 
 
-@blp.get("/<id:company_id>")
+@blp.get("/<id:company_id>", operation_id="getCompany")
 @blp.auth()
 @blp.response(200, CompanyOut)
 @blp.errors(404)
@@ -27,7 +27,7 @@ def get_company(company_id):
     return services.get_company(get_current_user(), company_id)
 
 
-@blp.get("/<id:company_id>/members")
+@blp.get("/<id:company_id>/members", operation_id="listCompanyMembers")
 @blp.auth()
 @blp.arguments(PageQuery, location="query")
 @blp.response(200, UserPage)
@@ -37,7 +37,7 @@ def list_members(page, company_id):
     return services.list_members(get_current_user(), company_id, page)
 
 
-@blp.post("/<id:company_id>/members")
+@blp.post("/<id:company_id>/members", operation_id="addCompanyMember")
 @blp.auth()
 @blp.arguments(MemberIn)
 @blp.response(201, UserOut)
@@ -47,7 +47,7 @@ def add_member(data, company_id):
     return services.add_member(get_current_user(), company_id, data)
 
 
-@blp.patch("/<id:company_id>/members/<id:user_id>")
+@blp.patch("/<id:company_id>/members/<id:user_id>", operation_id="updateCompanyMember")
 @blp.auth()
 @blp.arguments(MemberUpdate)
 @blp.response(200, UserOut)

@@ -7,7 +7,7 @@ from ats.interviews.schemas import (AgendaQuery, InterviewChange, InterviewIn, I
                                     ScorecardOut)
 
 
-@blp.post("/applications/<id:application_id>/interviews")
+@blp.post("/applications/<id:application_id>/interviews", operation_id="scheduleInterview")
 @blp.auth()
 @blp.arguments(InterviewIn)
 @blp.response(201, InterviewOut)
@@ -21,7 +21,7 @@ def schedule_interview(data, application_id):
     return services.schedule(get_current_user(), application_id, data)
 
 
-@blp.get("/applications/<id:application_id>/interviews")
+@blp.get("/applications/<id:application_id>/interviews", operation_id="listApplicationInterviews")
 @blp.auth()
 @blp.response(200, InterviewList)
 @blp.errors(404)
@@ -30,7 +30,7 @@ def list_application_interviews(application_id):
     return services.list_for_application(get_current_user(), application_id)
 
 
-@blp.get("/interviews")
+@blp.get("/interviews", operation_id="listInterviews")
 @blp.auth(RECRUITER, HIRING_MANAGER, ADMIN)
 @blp.arguments(AgendaQuery, location="query")
 @blp.response(200, InterviewPage)
@@ -41,7 +41,7 @@ def list_interviews(args):
     return services.agenda(get_current_user(), args)
 
 
-@blp.patch("/interviews/<id:interview_id>")
+@blp.patch("/interviews/<id:interview_id>", operation_id="updateInterview")
 @blp.auth()
 @blp.arguments(InterviewChange)
 @blp.response(200, InterviewOut)
@@ -53,7 +53,7 @@ def update_interview(data, interview_id):
     return services.change(get_current_user(), interview_id, data)
 
 
-@blp.post("/interviews/<id:interview_id>/cancel")
+@blp.post("/interviews/<id:interview_id>/cancel", operation_id="cancelInterview")
 @blp.auth()
 @blp.response(200, InterviewOut)
 @blp.errors(403, 404, 409)
@@ -63,7 +63,7 @@ def cancel_interview(interview_id):
     return services.cancel(get_current_user(), interview_id)
 
 
-@blp.put("/interviews/<id:interview_id>/scorecard")
+@blp.put("/interviews/<id:interview_id>/scorecard", operation_id="submitScorecard")
 @blp.auth()
 @blp.arguments(ScorecardIn)
 @blp.response(200, ScorecardOut)
@@ -75,7 +75,7 @@ def submit_scorecard(data, interview_id):
     return services.submit_scorecard(get_current_user(), interview_id, data)
 
 
-@blp.get("/applications/<id:application_id>/scorecards")
+@blp.get("/applications/<id:application_id>/scorecards", operation_id="listScorecards")
 @blp.auth()
 @blp.response(200, ScorecardList)
 @blp.errors(403, 404)

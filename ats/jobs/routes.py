@@ -7,7 +7,7 @@ from ats.jobs.schemas import JobCreate, JobOut, JobQuery, JobUpdate
 from ats.models import ADMIN, RECRUITER
 
 
-@blp.get("")
+@blp.get("", operation_id="listJobs")
 @blp.auth(optional=True)
 @blp.arguments(JobQuery, location="query")
 @blp.response(200, page_of(JobOut))
@@ -16,7 +16,7 @@ def list_jobs(args):
     return services.list_jobs(get_current_user(), args)
 
 
-@blp.post("")
+@blp.post("", operation_id="createJob")
 @blp.auth(RECRUITER, ADMIN)
 @blp.arguments(JobCreate)
 @blp.response(201, JobOut)
@@ -25,7 +25,7 @@ def create_job(data):
     return services.create_job(get_current_user(), data)
 
 
-@blp.get("/<id:job_id>")
+@blp.get("/<id:job_id>", operation_id="getJob")
 @etagged
 @blp.auth(optional=True)
 @blp.response(200, JobOut, headers=ETAG_HEADER)
@@ -36,7 +36,7 @@ def get_job(job_id):
     return services.get_job(get_current_user(), job_id)
 
 
-@blp.patch("/<id:job_id>")
+@blp.patch("/<id:job_id>", operation_id="updateJob")
 @blp.auth()
 @blp.arguments(JobUpdate)
 @blp.response(200, JobOut)
@@ -46,7 +46,7 @@ def update_job(data, job_id):
     return services.update_job(get_current_user(), job_id, data)
 
 
-@blp.delete("/<id:job_id>")
+@blp.delete("/<id:job_id>", operation_id="deleteJob")
 @blp.auth()
 @blp.response(204)
 @blp.errors(403, 404, 409)

@@ -10,7 +10,7 @@ blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
                 description="Email notifications")
 
 
-@blp.post("/<id:notification_id>/resend")
+@blp.post("/<id:notification_id>/resend", operation_id="resendNotification")
 @blp.auth()
 @blp.response(202, NotificationOut)
 @blp.errors(403, 404, 409)

@@ -6,7 +6,7 @@ from ats.users import blp, services
 from ats.users.schemas import AccountState, UserPage, UserQuery
 
 
-@blp.get("")
+@blp.get("", operation_id="listUsers")
 @blp.auth(ADMIN)
 @blp.arguments(UserQuery, location="query")
 @blp.response(200, UserPage)
@@ -15,7 +15,7 @@ def list_users(args):
     return services.list_users(args)
 
 
-@blp.get("/<id:user_id>")
+@blp.get("/<id:user_id>", operation_id="getUser")
 @blp.auth()
 @blp.response(200, UserOut)
 @blp.errors(404)
@@ -25,7 +25,7 @@ def get_user(user_id):
     return services.get_user(get_current_user(), user_id)
 
 
-@blp.patch("/<id:user_id>")
+@blp.patch("/<id:user_id>", operation_id="updateUser")
 @blp.auth(ADMIN)
 @blp.arguments(AccountState)
 @blp.response(200, UserOut)
