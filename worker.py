@@ -3,6 +3,10 @@ RQ's own command line naming this class, which is the same worker:
 
     rq worker -w worker.EmailWorker emails
 
+Each channel has its own queue (ats.notifications.channels): the webhook channel's will be
+`webhooks`, served by workers of this class started on it (`rq worker -w worker.EmailWorker
+webhooks`), so that a slow receiver never holds up mail. Any of them sweeps every channel.
+
 EmailWorker builds the app once, when it starts, and sends each mail in this process (RQ's
 SimpleWorker), not in a work horse forked per job, which would start cold every time: so the
 database pool, the compiled templates and one SMTP connection stay warm from one mail to the
@@ -47,9 +51,9 @@ from ats.common.db import utcnow
 from ats.common.idempotency import delete_expired as delete_expired_idempotency_keys
 from ats.config import ConfigError
 from ats.extensions import db
-from ats.notifications import smtp
+from ats.notifications import channels
 from ats.notifications.queue import QUEUE_NAME
-from ats.notifications.services import requeue_pending
+from ats.notifications.delivery import requeue_pending
 
 # at import: `rq worker` imports this class before it makes its own Redis client
 load_dotenv()
@@ -142,7 +146,7 @@ class EmailWorker(SimpleWorker):
         kwargs["with_scheduler"] = True  # without it a retry would wait for ever
         once = burst or kwargs.get("max_jobs") or kwargs.get("max_idle_time")
         worked = False
-        with self.app.app_context(), smtp.kept_open():
+        with self.app.app_context(), channels.kept_open():
             while True:
                 try:
                     worked = super().work(burst, *args, **kwargs) or worked

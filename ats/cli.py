@@ -80,7 +80,7 @@ def seed(scale, companies, jobs, applications, candidates, random_seed):
               help="Also the failed ones, with fresh attempts (after an outage, a fixed address).")
 def requeue(with_failed):
     """Hand every notification still pending back to the queue (inline without REDIS_URL)."""
-    from ats.notifications.services import reopen_failed, requeue_pending
+    from ats.notifications.delivery import reopen_failed, requeue_pending
 
     if with_failed:
         click.echo(f"{reopen_failed()} failed notification(s) back to pending with fresh attempts.")

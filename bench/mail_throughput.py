@@ -42,7 +42,7 @@ def main(count: int) -> None:
     from ats.extensions import db
     from ats.jobs import services as jobs
     from ats.models import Application, Notification
-    from ats.notifications import services as outbox
+    from ats.notifications import outbox
 
     addresses = [f"c{i}@bench.example" for i in range(count)]
     app = create_app()

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from ats.extensions import db
 from ats.models import HIRING_MANAGER, RECRUITER, Notification
-from ats.notifications import services as outbox
+from ats.notifications.queue import enqueue, redis_connection
 from tests.mailbox import recipient
 from tests.processes import Worker
 
@@ -230,7 +230,7 @@ def test_a_duplicate_job_sends_nothing_more(app, mailbox, start_worker, job, can
     assert wait_until(lambda: all(n.status == "sent" for n in rows(app)), 30)
     with app.app_context():
         ids = [n.id for n in rows(app)]
-        outbox._enqueue(outbox.redis_connection(), ids)  # the same jobs once more
+        enqueue(redis_connection(), ids)  # the same jobs once more
     time.sleep(3)
     assert_each_sent_once(app, mailbox)
 

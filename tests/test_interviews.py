@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from ats.extensions import db
 from ats.models import (HIRING_MANAGER, RECRUITER, Application, Interview, InterviewInterviewer,
                         Notification, Scorecard, User)
-from ats.notifications import services as outbox
+from ats.notifications import delivery, mail
 from tests.helpers import answer, assert_error, assert_invalid, at_once, count
 from tests.mailbox import recipient, text_of
 
@@ -642,10 +642,10 @@ def test_a_reminder_waits_in_the_outbox_until_its_time(app, schedule, recruiter,
     # nothing sends it early: not the sweep, not a job run ahead of its time
     mailbox.wait_for(2)
     with app.app_context():
-        assert outbox.requeue_pending() == 0
+        assert delivery.requeue_pending() == 0
         for notification_id in db.session.scalars(select(Notification.id).where(
                 Notification.kind == "interview_reminder")).all():
-            assert outbox.deliver(notification_id) == "skipped"
+            assert delivery.deliver(notification_id) == "skipped"
     assert len(mailbox.messages) == 2
     assert all(row[1] == "pending" for row in reminders(app, interview["id"]))
 
@@ -665,11 +665,11 @@ def test_moving_an_interview_replaces_its_reminders_and_cancelling_drops_them(
                  headers=recruiter.headers)
     rows = reminders(app, interview["id"])
     assert [row[1:3] for row in rows[:3]] == [("failed", 0)] * 3
-    assert all(row[4] == outbox.REMINDER_MOVED for row in rows[:3])
+    assert all(row[4] == mail.REMINDER_MOVED for row in rows[:3])
     assert [row[1:4] for row in rows[3:]] == [("pending", 1, starts_at - timedelta(hours=24))] * 3
     client.post(f"/api/interviews/{interview['id']}/cancel", headers=recruiter.headers)
     assert all(row[1] == "failed" for row in reminders(app, interview["id"]))
-    assert reminders(app, interview["id"])[-1][4] == outbox.REMINDER_CANCELLED
+    assert reminders(app, interview["id"])[-1][4] == mail.REMINDER_CANCELLED
 
 
 def test_a_resent_reminder_of_an_old_time_is_never_delivered(app, client, recruiter, interview, mailbox):
@@ -681,7 +681,7 @@ def test_a_resent_reminder_of_an_old_time_is_never_delivered(app, client, recrui
             Notification.kind == "interview_reminder", Notification.interview_sequence == 0))
         stale.status, stale.send_after = "pending", utc(minutes=-1)  # as a resend would
         db.session.commit()
-        assert outbox.deliver(stale.id) == "failed"
+        assert delivery.deliver(stale.id) == "failed"
         assert db.session.get(Notification, stale.id).last_error.startswith("Superseded")
     assert mailbox.messages == []
 
@@ -775,12 +775,12 @@ def test_without_redis_a_due_reminder_goes_out_on_requeue(app, schedule, recruit
     mailbox.wait_for(2)
     mailbox.reset()
     with app.app_context():
-        assert outbox.requeue_pending() == 0  # not yet
+        assert delivery.requeue_pending() == 0  # not yet
         db.session.execute(update(Notification).where(
             Notification.interview_id == interview["id"], Notification.kind == "interview_reminder")
             .values(send_after=utc(minutes=-1)))
         db.session.commit()
-        assert outbox.requeue_pending() == 2
+        assert delivery.requeue_pending() == 2
     mails = mailbox.wait_for(2)
     assert sorted(recipient(m) for m in mails) == sorted([candidate.email, recruiter.email])
     assert all(m["Subject"].startswith("Reminder: interview for ") for m in mails)

@@ -4,7 +4,8 @@ from sqlalchemy import select
 
 from ats.extensions import db
 from ats.models import HIRING_MANAGER, RECRUITER, Notification
-from ats.notifications import services as outbox, smtp
+from ats.notifications import delivery, outbox, smtp
+from ats.notifications.channels import CHANNELS
 from tests.helpers import error_code
 from tests.mailbox import recipient, text_of
 
@@ -139,8 +140,8 @@ def test_after_the_last_attempt_a_notification_is_failed_with_its_error(app, mai
     with app.app_context():
         ids = [r.id for r in notifications(app, application_id=application["id"])]
         for _ in range(app.config["MAIL_MAX_ATTEMPTS"] - 1):
-            outbox.requeue_pending()
-        assert outbox.requeue_pending() == 0  # failed rows are not pending any more
+            delivery.requeue_pending()
+        assert delivery.requeue_pending() == 0  # failed rows are not pending any more
 
     rows = notifications(app, application_id=application["id"])
     assert [r.id for r in rows] == ids
@@ -154,7 +155,7 @@ def test_delivering_twice_sends_once(app, mailbox, job, candidate, make_applicat
     sent = len(mailbox.wait_for(4))
     with app.app_context():
         first = notifications(app, application_id=application["id"])[0]
-        assert outbox.deliver(first.id) == "skipped"
+        assert delivery.deliver(first.id) == "skipped"
     assert len(mailbox.messages) == sent
 
 
@@ -169,9 +170,9 @@ def test_mails_share_one_smtp_connection_and_a_cut_one_is_replaced(app, mailbox,
     mailbox.reset()
     ids = [n.id for n in notifications(app) if n.application_id in pending]
     with app.app_context(), smtp.kept_open():
-        assert outbox.deliver(ids[0]) == "sent"
+        assert delivery.deliver(ids[0]) == "sent"
         mailbox.restart()  # the server cuts the session kept open (a restart, an idle timeout)
-        assert [outbox.deliver(i) for i in ids[1:]] == ["sent"] * (len(ids) - 1)
+        assert [delivery.deliver(i) for i in ids[1:]] == ["sent"] * (len(ids) - 1)
 
     rows = [n for n in notifications(app) if n.id in ids]
     assert sorted(recipient(m) for m in mailbox.messages) == sorted(n.recipient for n in rows)
@@ -214,7 +215,7 @@ def test_by_default_a_temporary_failure_is_retried_for_more_than_a_day(monkeypat
 
     for name in ("MAIL_MAX_ATTEMPTS", "MAIL_RETRY_DELAYS"):
         monkeypatch.delenv(name, raising=False)
-    delays = outbox.retry_delays(config.from_environment())
+    delays = CHANNELS["email"].retry_delays(config.from_environment())
     assert sum(delays) >= 24 * 3600, delays
     assert delays[0] <= 60 and delays == sorted(delays)  # soon at first, then backing off
 
@@ -229,9 +230,9 @@ def test_retry_delays_must_be_seconds(monkeypatch, value):
 
 
 def test_retry_delays_are_taken_in_order_the_last_one_repeated():
-    assert outbox.retry_delays({"MAIL_MAX_ATTEMPTS": 6, "MAIL_RETRY_DELAYS": [1, 5, 9]}) == [1, 5, 9, 9, 9]
-    assert outbox.retry_delays({"MAIL_MAX_ATTEMPTS": 3, "MAIL_RETRY_DELAYS": [1, 5, 9]}) == [1, 5]
-    assert outbox.retry_delays({"MAIL_MAX_ATTEMPTS": 1, "MAIL_RETRY_DELAYS": [1]}) == []
+    assert CHANNELS["email"].retry_delays({"MAIL_MAX_ATTEMPTS": 6, "MAIL_RETRY_DELAYS": [1, 5, 9]}) == [1, 5, 9, 9, 9]
+    assert CHANNELS["email"].retry_delays({"MAIL_MAX_ATTEMPTS": 3, "MAIL_RETRY_DELAYS": [1, 5, 9]}) == [1, 5]
+    assert CHANNELS["email"].retry_delays({"MAIL_MAX_ATTEMPTS": 1, "MAIL_RETRY_DELAYS": [1]}) == []
 
 
 @pytest.mark.parametrize("mode, code", [("refuse", "550"), ("refuse_sender", "553"),
@@ -245,7 +246,7 @@ def test_a_permanent_refusal_fails_at_once_with_its_error(app, mailbox, job, can
     assert len(rows) == 4
     assert all(r.status == "failed" and r.attempts == 1 and code in r.last_error for r in rows)
     with app.app_context():
-        assert outbox.requeue_pending() == 0  # nothing pending: no retry will come
+        assert delivery.requeue_pending() == 0  # nothing pending: no retry will come
     assert mailbox.messages == []
 
 
@@ -356,7 +357,7 @@ def test_each_mail_has_a_message_id_of_its_own_kept_across_attempts_and_resends(
         db.session.execute(Notification.__table__.update()
                            .where(Notification.id == rows[0].id).values(status="pending"))
         db.session.commit()
-        assert outbox.deliver(rows[0].id) == "sent"
+        assert delivery.deliver(rows[0].id) == "sent"
     copies = [m["Message-ID"] for m in mailbox.wait_for(5) if recipient(m) == rows[0].recipient]
     assert copies == [refused[rows[0].recipient]] * 2
 
@@ -374,7 +375,7 @@ def test_mail_to_a_user_deactivated_after_it_was_recorded_is_never_sent(app, mai
         db.session.commit()
         (row,) = db.session.scalars(select(Notification).where(
             Notification.recipient_id == team["recruiter2"].id)).all()
-        assert outbox.deliver(row.id) == "failed"
+        assert delivery.deliver(row.id) == "failed"
     assert not mailbox.to(team["recruiter2"].email)
     (row,) = notifications(app, recipient_id=team["recruiter2"].id)
     assert row.status == "failed" and "recipient deactivated" in row.last_error

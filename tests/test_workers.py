@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import redis
 
-from ats.notifications import services as outbox
+from ats.notifications import delivery
 from tests.processes import ROOT
 from tests.test_delivery import (assert_each_sent_once, job, queued, rows, sent_lines,  # noqa: F401
                                  start_worker, wait_until)
@@ -75,17 +75,17 @@ def test_the_sweep_hands_back_queued_jobs_that_left_the_queue(app, queued, job, 
     everything = sorted(client.lrange(QUEUE, 0, -1))
     assert len(everything) == 3
     with app.app_context():
-        assert outbox.requeue_pending() == 0  # all of them are waiting in the queue
+        assert delivery.requeue_pending() == 0  # all of them are waiting in the queue
 
     # what a dead worker's blocking pop does: BLMOVE (one queue, Redis >= 6.2), or BLPOP
     client.lmove(QUEUE, TAKEN)
     client.lpop(QUEUE)
     with app.app_context():
-        assert outbox.requeue_pending() == 2
+        assert delivery.requeue_pending() == 2
     assert sorted(client.lrange(QUEUE, 0, -1)) == everything
     assert client.llen(TAKEN) == 0  # RQ would later fail it as stuck there
     with app.app_context():
-        assert outbox.requeue_pending() == 0
+        assert delivery.requeue_pending() == 0
 
 
 def test_the_sweep_hands_back_a_job_started_by_a_worker_that_is_gone(app, queued, job, candidate,
@@ -98,7 +98,7 @@ def test_the_sweep_hands_back_a_job_started_by_a_worker_that_is_gone(app, queued
         client.hset(f"rq:job:{job_id.decode()}", mapping={"status": "started", "worker_name": worker})
 
     with app.app_context():
-        assert outbox.requeue_pending() == 1
+        assert delivery.requeue_pending() == 1
     assert orphaned in client.lrange(QUEUE, 0, -1)
     assert running not in client.lrange(QUEUE, 0, -1)
 

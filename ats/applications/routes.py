@@ -6,7 +6,7 @@ from ats.applications.schemas import (ApplicationForm, ApplicationIn, Applicatio
 from ats.common.etags import ETAG_HEADER, NOT_MODIFIED, etagged
 from ats.common.schemas import page_of
 from ats.models import CANDIDATE
-from ats.notifications import services as outbox
+from ats.notifications.services import list_for_application
 from ats.notifications.schemas import NotificationList
 
 ApplicationPage = page_of(ApplicationOut)
@@ -82,4 +82,4 @@ def history(application_id):
 @blp.errors(403, 404)
 def notifications(application_id):
     """The emails an application caused and whether each was sent (its company's staff, admins)."""
-    return outbox.list_for_application(get_current_user(), application_id)
+    return list_for_application(get_current_user(), application_id)

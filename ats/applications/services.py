@@ -16,7 +16,7 @@ from ats.common.pagination import keyset_page, time_keyset_page
 from ats.errors import Conflict, NotFound
 from ats.extensions import db
 from ats.models import Application, ApplicationHistory, Job, User
-from ats.notifications import services as outbox
+from ats.notifications import outbox
 
 
 # a candidate's card on an application: the columns it shows, for a whole page in one query

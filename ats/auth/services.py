@@ -13,7 +13,7 @@ from ats.companies import services as companies
 from ats.errors import Conflict, InvalidToken, Unauthorized, ValidationFailed
 from ats.extensions import db
 from ats.models import RECRUITER, Company, PasswordReset, User
-from ats.notifications import services as outbox
+from ats.notifications import outbox
 
 
 def email_conflict(email: str) -> Conflict | None:

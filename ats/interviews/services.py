@@ -25,7 +25,7 @@ from ats.errors import Conflict, ValidationFailed
 from ats.extensions import db
 from ats.models import (INTERVIEW_CANCELLED, INTERVIEW_SCHEDULED, Application, Interview,
                         InterviewInterviewer, Job, Scorecard, User)
-from ats.notifications import services as outbox
+from ats.notifications import kinds, mail, outbox
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for an exclusion constraint refusing a row
 MAX_RETRIES = 5  # a change that lost its compare-and-set to another one starts again
@@ -176,7 +176,7 @@ def schedule(user: User, application_id: int, data: dict) -> dict:
                                                 ends_at=ends_at, active=True)
                            for interviewer in interviewers]
         people = _people(interview, application)
-        notifications = outbox.record_interview(interview, outbox.INTERVIEW_SCHEDULED_MAIL, people)
+        notifications = outbox.record_interview(interview, kinds.INTERVIEW_SCHEDULED, people)
         reminders = outbox.record_reminders(interview, people, now)
         answer = _answer_then_commit(interview, now)
     _dispatch(notifications, reminders)
@@ -283,11 +283,11 @@ def change(user: User, interview_id: int, data: dict, _attempt: int = 1) -> dict
         interview.seats.sort(key=lambda seat: seat.user.id)
         db.session.flush()
         # the old time's reminders never go out; the new time has its own
-        outbox.withdraw_reminders(interview.id, outbox.REMINDER_MOVED)
+        outbox.withdraw_reminders(interview.id, mail.REMINDER_MOVED)
         people = _people(interview, application)
-        notifications = outbox.record_interview(interview, outbox.INTERVIEW_UPDATED, people)
+        notifications = outbox.record_interview(interview, kinds.INTERVIEW_UPDATED, people)
         dropped = [interviewer for interviewer in before if interviewer.id not in kept]
-        notifications += outbox.record_interview(interview, outbox.INTERVIEW_CANCELLED, dropped)
+        notifications += outbox.record_interview(interview, kinds.INTERVIEW_CANCELLED, dropped)
         reminders = outbox.record_reminders(interview, people, now)
         answer = _answer_then_commit(interview, now)
     _dispatch(notifications, reminders)
@@ -309,8 +309,8 @@ def cancel(user: User, interview_id: int, _attempt: int = 1) -> dict:
     db.session.execute(update(InterviewInterviewer)
                        .where(InterviewInterviewer.interview_id == interview.id)
                        .values(active=False).execution_options(synchronize_session=False))
-    outbox.withdraw_reminders(interview.id, outbox.REMINDER_CANCELLED)
-    notifications = outbox.record_interview(interview, outbox.INTERVIEW_CANCELLED,
+    outbox.withdraw_reminders(interview.id, mail.REMINDER_CANCELLED)
+    notifications = outbox.record_interview(interview, kinds.INTERVIEW_CANCELLED,
                                             _people(interview, interview.application))
     answer = _answer_then_commit(interview, now)
     outbox.dispatch(notifications)
@@ -337,8 +337,8 @@ def cancel_upcoming(application: Application, now) -> list[int]:
     for interview in db.session.scalars(
             select(Interview).where(Interview.id.in_(cancelled)).order_by(Interview.id)
             .options(*WITH_PEOPLE).execution_options(populate_existing=True)):
-        outbox.withdraw_reminders(interview.id, outbox.REMINDER_CANCELLED)
-        notifications += outbox.record_interview(interview, outbox.INTERVIEW_CANCELLED,
+        outbox.withdraw_reminders(interview.id, mail.REMINDER_CANCELLED)
+        notifications += outbox.record_interview(interview, kinds.INTERVIEW_CANCELLED,
                                                  _people(interview, application))
     return notifications
 

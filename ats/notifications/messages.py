@@ -29,25 +29,12 @@ from ats.common import reset_tokens
 from ats.common.schemas import LOCAL_PART, idna_domain, is_printable_char
 from ats.models import Notification
 from ats.notifications import invites
+from ats.notifications.kinds import KINDS
 
 _templates = Environment(loader=PackageLoader("ats.notifications", "templates"),
                          autoescape=select_autoescape(["html"]), undefined=StrictUndefined,
                          trim_blocks=True, lstrip_blocks=True)
 
-SUBJECTS = {
-    "password_reset": "Reset your password",
-    "application_received": "Your application for {job} at {company}",
-    "new_application": "New application for {job}: {candidate}",
-    "stage_changed": "Your application for {job} at {company}: now {to_stage}",
-    "application_withdrawn": "Application withdrawn for {job}: {candidate}",
-    "interview_scheduled": "Interview for {job} at {company}: {when}",
-    "interview_updated": "Interview moved for {job} at {company}: {when}",
-    "interview_cancelled": "Interview cancelled for {job} at {company}: {when}",
-    "interview_reminder": "Reminder: interview for {job} at {company}, {when}",
-}
-# the mails that carry the invite, and its METHOD
-INVITE_METHODS = {"interview_scheduled": invites.REQUEST, "interview_updated": invites.REQUEST,
-                  "interview_cancelled": invites.CANCEL}
 _EPOCH, _MICROSECOND = datetime(1970, 1, 1, tzinfo=timezone.utc), timedelta(microseconds=1)
 
 
@@ -235,12 +222,13 @@ def _invite(notification: Notification, context: dict, sender: str) -> bytes:
     candidate = notification.application.candidate
     people = [(candidate.name, candidate.email)] + [(user.name, user.email)
                                                    for user in interview.interviewers]
-    if (INVITE_METHODS[notification.kind] == invites.CANCEL
+    method = KINDS[notification.kind].invite
+    if (method == invites.CANCEL
             and notification.recipient not in {email for _, email in people}):
         people = [(context["name"], notification.recipient)]
     organizer = (context["company"], parseaddr(sender)[1] or "no-reply@localhost")
     return invites.invite(
-        interview, method=INVITE_METHODS[notification.kind],
+        interview, method=method,
         sequence=notification.interview_sequence, stamp=notification.created_at,
         organizer=organizer, attendees=people, sender=sender,
         summary=f"Interview: {context['candidate']} for {context['job']} ({context['company']})",
@@ -254,10 +242,10 @@ def _invite(notification: Notification, context: dict, sender: str) -> bytes:
 def build_message(notification: Notification, recipient_name: str) -> Mail:
     context = _context(notification, recipient_name)
     sender = current_app.config["MAIL_DEFAULT_SENDER"]
-    method = INVITE_METHODS.get(notification.kind)
+    kind = KINDS[notification.kind]
     return Mail(
-        calendar=_invite(notification, context, sender) if method else None, method=method,
-        subject=header_text(SUBJECTS[notification.kind].format(**context)),
+        calendar=_invite(notification, context, sender) if kind.invite else None,
+        method=kind.invite, subject=header_text(kind.subject.format(**context)),
         to=(recipient_name, notification.recipient),
         sender=parseaddr(sender),
         message_id=message_id(notification, sender),

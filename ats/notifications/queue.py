@@ -1,11 +1,16 @@
-"""The RQ queue `emails` and the Redis connection the request path uses."""
+"""The RQ queues (one per channel: see ats.notifications.channels) and the Redis connection
+the request path uses."""
 import redis
 from flask import current_app
 from redis.backoff import NoBackoff
 from redis.retry import Retry
-from rq import Queue
+from rq import Queue, Retry as JobRetry
 
-QUEUE_NAME = "emails"
+from ats.notifications.channels import CHANNELS, Channel
+from ats.notifications.kinds import EMAIL
+
+QUEUE_NAME = CHANNELS[EMAIL].queue  # mail's, which the worker listens on by default
+TASK = "ats.notifications.tasks.send_notification"
 
 
 def redis_connection() -> redis.Redis | None:
@@ -26,5 +31,33 @@ def redis_connection() -> redis.Redis | None:
     return connection
 
 
-def emails_queue(connection: redis.Redis) -> Queue:
-    return Queue(QUEUE_NAME, connection=connection)
+def queue_of(channel: Channel, connection: redis.Redis) -> Queue:
+    return Queue(channel.queue, connection=connection)
+
+
+def job_id(notification_id: int) -> str:
+    """Deterministic, so a notification handed over twice is one job."""
+    return f"notification-{notification_id}"
+
+
+def enqueue(connection: redis.Redis, ids: list[int], channel: Channel = CHANNELS[EMAIL],
+            at=None) -> None:
+    """Hand ids (of channel) to its queue; with at, to RQ's scheduler, which queues them at
+    that time. Each job retries by the channel's delays, a temporary failure at a time."""
+    config = current_app.config
+    delays = channel.retry_delays(config)
+    # one delay per retry: RQ counts into its list from the end, by the retries left
+    retry = JobRetry(max=len(delays), interval=delays) if delays else None
+    timeout, kept = channel.send_timeout(config), {"result_ttl": 3600, "failure_ttl": 7 * 24 * 3600}
+    queue = queue_of(channel, connection)
+    if at is not None:
+        with connection.pipeline() as pipeline:
+            for notification_id in ids:
+                queue.enqueue_at(at, TASK, notification_id, job_id=job_id(notification_id),
+                                 job_timeout=timeout, retry=retry, pipeline=pipeline, **kept)
+            pipeline.execute()
+        return
+    queue.enqueue_many([Queue.prepare_data(TASK, args=(notification_id,),
+                                           job_id=job_id(notification_id), timeout=timeout,
+                                           retry=retry, **kept)
+                        for notification_id in ids])

@@ -3,14 +3,13 @@ from marshmallow import fields
 
 from ats.common.schemas import Timestamp
 from ats.models import NOTIFICATION_STATUSES
+from ats.notifications.kinds import KINDS
 
 
 class NotificationOut(ma.Schema):
     id = fields.Integer(required=True)
     kind = fields.String(required=True, metadata={
-        "enum": ["application_received", "new_application", "stage_changed",
-                 "application_withdrawn", "interview_scheduled", "interview_updated",
-                 "interview_cancelled", "interview_reminder"]})
+        "enum": [name for name, kind in KINDS.items() if kind.listed]})
     recipient = fields.String(required=True)
     status = fields.String(required=True, metadata={"enum": list(NOTIFICATION_STATUSES)})
     attempts = fields.Integer(required=True)

@@ -6,7 +6,7 @@ from contextlib import nullcontext
 
 from flask import has_app_context
 
-from ats.notifications import services
+from ats.notifications import delivery
 
 _app = None
 
@@ -23,4 +23,4 @@ def _app_context():
 
 def send_notification(notification_id: int) -> str:
     with _app_context():
-        return services.deliver(notification_id)
+        return delivery.deliver(notification_id)

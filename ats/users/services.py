@@ -15,7 +15,7 @@ from ats.common.pagination import keyset_page
 from ats.errors import Conflict, NotFound, ValidationFailed
 from ats.extensions import db
 from ats.models import HIRING_MANAGER, RECRUITER, Company, Job, User, job_hiring_managers
-from ats.notifications import services as outbox
+from ats.notifications import outbox
 
 
 
