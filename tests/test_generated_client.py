@@ -15,8 +15,6 @@ import httpx
 import pytest
 
 from ats.attachments.files import ACCEPTED
-from ats.config import database_url as database_url_from
-from tests.databases import throwaway_postgres_database
 from tests.mailbox import free_port
 from tests.test_attachments import pdf
 from tests.test_deploy import Processes, wait_for_health
@@ -26,20 +24,10 @@ PACKAGE = "ats_client"
 
 
 @pytest.fixture
-def database(tmp_path):
-    """A database of its own: SQLite, or one on TEST_DATABASE_URL's server."""
-    server = os.environ.get("TEST_DATABASE_URL")
-    if server:
-        yield from throwaway_postgres_database(database_url_from(server))
-    else:
-        yield f"sqlite:///{tmp_path / 'ats.sqlite3'}"
-
-
-@pytest.fixture
-def base_url(database, tmp_path, smtp_server):
+def base_url(scratch_database, tmp_path, smtp_server):
     """A `web` process on that database, migrated by `release`."""
     env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.defpath}",
-           "DATABASE_URL": database, "SECRET_KEY": secrets.token_urlsafe(48),
+           "DATABASE_URL": scratch_database, "SECRET_KEY": secrets.token_urlsafe(48),
            "WEB_CONCURRENCY": "1", "MAIL_SERVER": "127.0.0.1", "MAIL_PORT": str(smtp_server.port)}
     (tmp_path / "logs").mkdir()
     processes = Processes(env, tmp_path / "logs")
