@@ -43,27 +43,34 @@ class OperationBlocks(HTMLParser):
 
 
 class ReDocSections(HTMLParser):
-    """ReDoc's operation sections: data-section-id="tag/jobs/paths/~1api~1jobs~1{job_id}/get"."""
+    """ReDoc's operation sections, named by operationId (data-section-id="tag/jobs/operation/
+    listJobs"), or by path and method for an operation without one (data-section-id=
+    "tag/jobs/paths/~1api~1jobs~1{job_id}/get")."""
 
-    def __init__(self):
+    def __init__(self, by_operation_id: dict[str, tuple[str, str]]):
         super().__init__()
+        self.by_operation_id = by_operation_id
         self.operations: set[tuple[str, str]] = set()
 
     def handle_starttag(self, tag, attrs):
         section = dict(attrs).get("data-section-id") or ""
-        if match := re.fullmatch(r"tag/[^/]+/paths/([^/]+)/(\w+)", section):
+        if match := re.fullmatch(r"tag/[^/]+/operation/([^/]+)", section):
+            self.operations.add(self.by_operation_id.get(match[1], ("?", match[1])))
+        elif match := re.fullmatch(r"tag/[^/]+/paths/([^/]+)/(\w+)", section):
             path = match[1].replace("~1", "/").replace("~0", "~")  # JSON pointer escapes
             self.operations.add((match[2].upper(), path))
 
 
-def spec_operations(base: str) -> list[tuple[str, str]]:
+def spec_operations(base: str) -> dict[tuple[str, str], str | None]:
+    """(method, path) of every operation -> its operationId."""
     try:
         with urllib.request.urlopen(f"{base}/api/openapi.json", timeout=10) as response:
             spec = json.load(response)
     except OSError as error:
         sys.exit(f"cannot read {base}/api/openapi.json: {error}")
-    return sorted((method.upper(), path) for path, item in spec["paths"].items()
-                  for method in item if method in METHODS)
+    return {(method.upper(), path): operation.get("operationId")
+            for path, item in spec["paths"].items()
+            for method, operation in item.items() if method in METHODS}
 
 
 def rendered_dom(url: str) -> str:
@@ -82,7 +89,8 @@ def rendered_dom(url: str) -> str:
 
 def main() -> None:
     base = sys.argv[1].rstrip("/")
-    expected = spec_operations(base)
+    operations = spec_operations(base)
+    expected = sorted(operations)
     page = OperationBlocks()
     page.feed(rendered_dom(f"{base}/api/docs"))
     rendered = sorted(page.operations)
@@ -94,7 +102,7 @@ def main() -> None:
     print("every operation of the spec is on /api/docs, e.g. " +
           ", ".join(f"{m} {p}" for m, p in expected[:3]))
 
-    redoc = ReDocSections()
+    redoc = ReDocSections({operation_id: key for key, operation_id in operations.items()})
     redoc.feed(rendered_dom(f"{base}/api/redoc"))
     print(f"ReDoc rendered {len(redoc.operations)} operation sections")
     if sorted(redoc.operations) != expected:
