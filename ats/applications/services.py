@@ -6,7 +6,6 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ats import workflow
 from ats.attachments import services as attachments
-from ats.interviews import services as interviews
 from ats.common import sync
 from ats.common.access import (application_visible_or_404, can_move_application,
                                can_see_pipeline, is_candidate, job_visible_or_404, require,
@@ -15,6 +14,7 @@ from ats.common.db import conflict_if_lost, utcnow
 from ats.common.pagination import keyset_page, time_keyset_page
 from ats.errors import Conflict, NotFound
 from ats.extensions import db
+from ats.interviews import services as interviews
 from ats.models import Application, ApplicationHistory, Job, User
 from ats.notifications import outbox
 
@@ -164,7 +164,6 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
 
 def history(user: User, application_id: int) -> dict:
     application = application_visible_or_404(application_id, user)
-    show_notes = not is_candidate(user)
     to_candidate = is_candidate(user)
     rows = db.session.scalars(
         select(ApplicationHistory)
@@ -175,6 +174,6 @@ def history(user: User, application_id: int) -> dict:
     return {"items": [{
         "id": row.id, "from_stage": row.from_stage, "to_stage": row.to_stage,
         "changed_by": row.changed_by, "changed_at": row.changed_at,
-        "note": row.note if show_notes else None,
+        "note": None if to_candidate else row.note,
         "reason": workflow.reason_shown(row.to_stage, row.reason, to_candidate),
     } for row in rows]}

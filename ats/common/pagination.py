@@ -34,11 +34,16 @@ def keyset_page(stmt, id_column, limit: int, cursor: str | None = None, options=
         last_id = _decode(cursor)
         stmt = stmt.where(id_column > last_id if ascending else id_column < last_id)
     order = id_column.asc() if ascending else id_column.desc()
-    stmt = stmt.order_by(order).limit(limit + 1).options(*options)
-    rows = db.session.scalars(stmt).all()
+    return _page(stmt.order_by(order).options(*options), limit, lambda row: row.id)
+
+
+def _page(stmt, limit: int, key_of) -> dict:
+    """One more row than the page shows tells whether another page follows; its cursor is
+    key_of(the page's last row), signed."""
+    rows = db.session.scalars(stmt.limit(limit + 1)).all()
     has_more = len(rows) > limit
     rows = rows[:limit]
-    return {"items": rows, "next_cursor": _serializer().dumps(rows[-1].id) if has_more else None}
+    return {"items": rows, "next_cursor": _serializer().dumps(key_of(rows[-1])) if has_more else None}
 
 
 def _decode_time_key(cursor: str) -> tuple[datetime, int]:
@@ -63,10 +68,5 @@ def time_keyset_page(stmt, time_column, id_column, limit: int, cursor: str | Non
         at, last_id = _decode_time_key(cursor)
         stmt = stmt.where(tuple_(time_column, id_column) > tuple_(literal(at, time_column.type),
                                                                    literal(last_id)))
-    stmt = stmt.order_by(time_column.asc(), id_column.asc()).limit(limit + 1).options(*options)
-    rows = db.session.scalars(stmt).all()
-    has_more = len(rows) > limit
-    rows = rows[:limit]
-    last = rows[-1] if has_more else None
-    return {"items": rows, "next_cursor": _serializer().dumps(
-        [getattr(last, time_column.key).isoformat(), last.id]) if last else None}
+    stmt = stmt.order_by(time_column.asc(), id_column.asc()).options(*options)
+    return _page(stmt, limit, lambda row: [getattr(row, time_column.key).isoformat(), row.id])
