@@ -44,7 +44,7 @@ class Channel:
     after_success: Callable = _nothing  # (what send took), in the transaction recording a success
 
     def send_timeout(self, config) -> int:
-        """Seconds one send may run (RQ's job timeout)."""
+        """Seconds one send may run (RQ's job timeout adds the time to record its outcome)."""
         return config[f"{self.settings}_SEND_TIMEOUT"]
 
     def max_attempts(self, config) -> int:

@@ -36,7 +36,7 @@ class DeliveryFailed(Exception):
 # --- delivering (in the worker, or inline) -----------------------------------------------
 
 def _lease(channel: Channel) -> timedelta:
-    """How long a claim holds: longer than RQ lets a send of the channel run."""
+    """How long a claim holds: longer than RQ lets a job of the channel run."""
     return timedelta(seconds=channel.send_timeout(current_app.config) + 15)
 
 

@@ -10,6 +10,7 @@ from ats.notifications.channels import CHANNELS, Channel
 from ats.notifications.kinds import EMAIL
 
 QUEUE_NAME = CHANNELS[EMAIL].queue  # mail's, which the worker listens on by default
+RECORDING_SECONDS = 5  # a job's time beyond its send, to record what came of it
 
 
 def redis_connection() -> redis.Redis | None:
@@ -48,7 +49,9 @@ def enqueue(connection: redis.Redis, ids: list[int], channel: Channel = CHANNELS
     delays = channel.retry_delays(config)
     # one delay per retry: RQ counts into its list from the end, by the retries left
     retry = JobRetry(max=len(delays), interval=delays) if delays else None
-    timeout, kept = channel.send_timeout(config), {"result_ttl": 3600, "failure_ttl": 7 * 24 * 3600}
+    # RQ's job timeout backs up the send's own bound: past it, with time to record the outcome
+    timeout = channel.send_timeout(config) + RECORDING_SECONDS
+    kept = {"result_ttl": 3600, "failure_ttl": 7 * 24 * 3600}
     queue = queue_of(channel, connection)
     if at is not None:
         with connection.pipeline() as pipeline:

@@ -33,6 +33,7 @@ TYPES = (APPLICATION_CREATED, APPLICATION_STAGE_CHANGED, APPLICATION_WITHDRAWN, 
          JOB_UPDATED, INTERVIEW_SCHEDULED, INTERVIEW_UPDATED, INTERVIEW_CANCELLED, PING)
 
 _QUEUED = "ats.webhooks.queued"  # events said in this transaction, not written yet
+_WRITTEN = "ats.webhooks.written"  # delivery ids written in it, not committed yet
 _RECORDED = "ats.webhooks.recorded"  # delivery ids committed, to dispatch
 
 
@@ -115,7 +116,7 @@ def _write(session: Session) -> None:
         select(Webhook.id, Webhook.company_id, Webhook.events, Webhook.paused_until)
         .where(Webhook.company_id.in_({item.company_id for item in queued}), Webhook.is_active)
         .order_by(Webhook.id)).all()
-    now, recorded = utcnow(), session.info.setdefault(_RECORDED, [])
+    now, written = utcnow(), session.info.setdefault(_WRITTEN, [])
     for item in queued:
         targets = [subscription for subscription in subscriptions if _wanted(subscription, item)]
         if not targets:
@@ -130,11 +131,19 @@ def _write(session: Session) -> None:
                  "send_after": subscription.paused_until
                  if subscription.paused_until and subscription.paused_until > now else None}
                 for subscription in targets]
-        recorded += session.execute(insert(WebhookDelivery).returning(WebhookDelivery.id),
-                                    rows).scalars().all()
+        written += session.execute(insert(WebhookDelivery).returning(WebhookDelivery.id),
+                                   rows).scalars().all()
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    if written := session.info.pop(_WRITTEN, None):
+        session.info.setdefault(_RECORDED, []).extend(written)
 
 
 @event.listens_for(Session, "after_rollback")
 def _forget(session: Session) -> None:
+    """What this transaction said or wrote is gone with it (what earlier ones committed stays
+    to dispatch)."""
     session.info.pop(_QUEUED, None)
-    session.info.pop(_RECORDED, None)
+    session.info.pop(_WRITTEN, None)
