@@ -3,12 +3,8 @@ redirect, or hang past the timeout. Signatures are checked with the `standardweb
 library itself. Deliveries go inline (no Redis) or through a real Redis and a real
 `python worker.py webhooks`."""
 import ipaddress
-import json
 import sys
-import threading
 import time
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from sqlalchemy import select
@@ -21,67 +17,12 @@ from ats.notifications.channels import CHANNELS
 from ats.notifications.kinds import WEBHOOK
 from ats.webhooks.addresses import is_public
 from tests.helpers import assert_error, assert_invalid
+from tests.receivers import Received, Receiver
 from tests.test_delivery import queued, start_worker, wait_until  # noqa: F401
 
 ALL_TYPES = ["application.created", "application.stage_changed", "application.withdrawn",
              "job.created", "job.updated", "interview.scheduled", "interview.updated",
              "interview.cancelled", "ping"]
-ANSWERS = {"ok": 200, "fail": 500, "hang": 200, "gone": 410, "redirect": 302}
-
-
-@dataclass
-class Received:
-    headers: dict
-    body: bytes
-    at: float
-
-    @property
-    def payload(self) -> dict:
-        return json.loads(self.body)
-
-
-class Receiver:
-    """An HTTP server in a thread that records every POST and answers as its mode says."""
-
-    def __init__(self, mode: str = "ok", hang_seconds: float = 4.0):
-        self.mode, self.hang_seconds, self.redirect_to = mode, hang_seconds, "http://127.0.0.1:9/"
-        self.requests: list[Received] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.requests.append(Received(dict(self.headers.items()), body, time.monotonic()))
-                mode = receiver.mode
-                if mode == "hang":
-                    time.sleep(receiver.hang_seconds)
-                answer = b"thanks" if mode == "ok" else b"no " * 2000  # more than is ever read
-                try:
-                    self.send_response(ANSWERS[mode])
-                    if mode == "redirect":
-                        self.send_header("Location", receiver.redirect_to)
-                    self.send_header("Content-Length", str(len(answer)))
-                    self.end_headers()
-                    self.wfile.write(answer)
-                except OSError:
-                    pass  # the sender gave up waiting
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver():
     """receiver(mode) -> a running Receiver, stopped after the test."""
