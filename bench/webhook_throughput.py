@@ -11,49 +11,32 @@ every event arrived exactly once (by its webhook-id) and every delivery is `deli
 prints the rate twice: from the worker's start (its imports included) and from the first
 delivery to the last (the steady rate).
 """
-import os
 import sys
-import tempfile
 import time
 from collections import Counter
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from delivery_stack import DUPLICATE_WAIT, app_with_recruiter, report, start_redis
 
-from tests.processes import RedisServer, Worker  # noqa: E402
-from tests.receivers import Receiver  # noqa: E402
-
-DUPLICATE_WAIT = 1.0  # seconds to keep listening after the last delivery, for duplicates
+from tests.processes import Worker
+from tests.receivers import Receiver
 
 
 def main(count: int) -> None:
-    folder = tempfile.mkdtemp()
-    os.environ.setdefault("DATABASE_URL", f"sqlite:///{folder}/bench.sqlite3")
-    os.environ.update(ATS_ENV="testing", SECRET_KEY="bench-secret-key-0123456789abcdef0123")
-    receiver, redis_server = Receiver(), RedisServer()
-    redis_server.start()
-    os.environ.update(REDIS_URL=redis_server.url)
+    receiver, redis_server = Receiver(), start_redis()
 
-    from flask_migrate import upgrade
     from sqlalchemy import func, select
 
-    from ats import create_app
-    from ats.auth import services as accounts
     from ats.extensions import db
     from ats.models import Webhook, WebhookDelivery, WebhookEvent
     from ats.notifications import outbox
     from ats.notifications.kinds import WEBHOOK
     from ats.webhooks.sending import message_id, new_secret
 
-    app = create_app()
+    app, _, company_id = app_with_recruiter()
     with app.app_context():
-        upgrade()
-        recruiter = accounts.register({"name": "R", "email": "r@bench.example", "password": "password1",
-                                       "role": "recruiter", "company_name": f"Bench {time.time()}"})
-        webhook = Webhook(company_id=recruiter.company_id, url=receiver.url, events=["job.created"],
+        webhook = Webhook(company_id=company_id, url=receiver.url, events=["job.created"],
                           secret=new_secret())
-        events = [WebhookEvent(company_id=recruiter.company_id, type="job.created",
+        events = [WebhookEvent(company_id=company_id, type="job.created",
                                payload={"type": "job.created", "timestamp": "2026-01-01T00:00:00+00:00",
                                         "data": {"job": {"id": i, "title": f"Job {i}"}}})
                   for i in range(count)]
@@ -81,16 +64,9 @@ def main(count: int) -> None:
             select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)).all())
 
     received = Counter(request.headers["webhook-id"] for request in receiver.requests)
-    missing, twice = expected - set(received), [key for key, n in received.items() if n > 1]
-    print(f"{len(receiver.requests)} deliveries received for {count} events: {len(missing)} missing, "
-          f"{len(twice)} received more than once; rows by status {statuses}")
-    if missing or twice or statuses != {"delivered": count}:
-        print(worker.output()[-3000:])
-        raise SystemExit("FAILED: not every event was delivered exactly once")
-    arrived = [request.at for request in receiver.requests]
-    total, steady = arrived[-1] - started, arrived[-1] - arrived[0]
-    print(f"from the worker's start: {total:.2f} s, {count / total:.0f} deliveries/s; "
-          f"from the first delivery to the last: {steady:.2f} s, {(count - 1) / steady:.0f} deliveries/s")
+    report(("delivery", "deliveries"), count, len(receiver.requests), len(expected - set(received)),
+           sum(n > 1 for n in received.values()), statuses, "delivered", started,
+           [request.at for request in receiver.requests])
 
 
 if __name__ == "__main__":

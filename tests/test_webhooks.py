@@ -11,7 +11,7 @@ from sqlalchemy import select
 from standardwebhooks.webhooks import Webhook as Verifier, WebhookVerificationError
 
 from ats.extensions import db
-from ats.models import Webhook, WebhookDelivery, WebhookEvent
+from ats.models import WebhookDelivery, WebhookEvent
 from ats.notifications import delivery
 from ats.notifications.channels import CHANNELS
 from ats.notifications.kinds import WEBHOOK
@@ -325,7 +325,7 @@ def test_non_public_addresses_are_not_public(address):
     assert not is_public(ipaddress.ip_address(address))
 
 
-def test_public_addresses_are(monkeypatch):
+def test_public_addresses_are():
     assert all(is_public(ipaddress.ip_address(a)) for a in ("8.8.8.8", "1.1.1.1", "2606:4700::1111"))
 
 

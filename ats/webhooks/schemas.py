@@ -1,7 +1,8 @@
 import marshmallow as ma
 from marshmallow import fields, validate
 
-from ats.common.schemas import Choice, Flag, PageQuery, Str, Timestamp, page_of, single_line
+from ats.common.schemas import (Choice, DistinctList, Flag, PageQuery, Str, Timestamp, page_of,
+                                single_line)
 from ats.models import DELIVERY_STATUSES
 from ats.webhooks.events import TYPES
 
@@ -12,17 +13,11 @@ URL_RULES = ("https, on a public address (http and private addresses only with "
 DESCRIPTION = single_line(validate.Length(max=500))
 
 
-class EventTypes(fields.List):
+class EventTypes(DistinctList):
     """1 to all of the event types, each once."""
 
     def __init__(self, **kwargs):
-        super().__init__(Choice(TYPES), validate=validate.Length(min=1, max=len(TYPES)), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        types = super()._deserialize(value, attr, data, **kwargs)
-        if len(set(types)) != len(types):
-            raise ma.ValidationError("Name each event type once.")
-        return types
+        super().__init__(Choice(TYPES), len(TYPES), "Name each event type once.", **kwargs)
 
 
 class WebhookUpdate(ma.Schema):

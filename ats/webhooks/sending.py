@@ -15,7 +15,6 @@ import hmac
 import json
 import secrets
 import time
-from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +23,7 @@ import httpx
 from flask import current_app
 from sqlalchemy import select, update
 
+from ats.common.context import kept
 from ats.common.db import utcnow
 from ats.extensions import db
 from ats.models import (DELIVERY_FAILED, DELIVERY_PENDING, Webhook, WebhookDelivery,
@@ -137,16 +137,9 @@ class _Clients:
 _kept: ContextVar[_Clients | None] = ContextVar("kept_http_clients", default=None)
 
 
-@contextmanager
 def kept_open():
     """Inside the block, this thread's deliveries reuse their connections."""
-    clients = _Clients()
-    token = _kept.set(clients)
-    try:
-        yield
-    finally:
-        _kept.reset(token)
-        clients.close()
+    return kept(_kept, _Clients())
 
 
 def _head_of(response: httpx.Response, deadline: float) -> str:
