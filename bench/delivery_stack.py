@@ -40,6 +40,36 @@ def app_with_recruiter():
         return app, recruiter.id, recruiter.company_id
 
 
+def run_worker(command, arrived, count: int, *services) -> float:
+    """Start the worker (command: None for `python worker.py`), wait until arrived() reaches
+    count (ten minutes at most) and a moment for duplicates, then stop it and services ->
+    when it started."""
+    from tests.processes import Worker
+
+    worker = Worker({}, command).start()
+    started = time.monotonic()
+    try:
+        while arrived() < count and time.monotonic() < started + 600:
+            time.sleep(0.05)
+        time.sleep(DUPLICATE_WAIT)
+    finally:
+        worker.stop()
+        for service in services:
+            service.stop()
+    return started
+
+
+def statuses(app, outbox) -> dict:
+    """{status: rows} of an outbox table."""
+    from sqlalchemy import func, select
+
+    from ats.extensions import db
+
+    with app.app_context():
+        return dict(db.session.execute(
+            select(outbox.status, func.count()).group_by(outbox.status)).all())
+
+
 def report(what: tuple[str, str], count: int, received: int, missing: int, twice: int,
            statuses: dict, done: str, started: float, arrived: list[float]) -> None:
     """Print what arrived (what: its name, one and many) and the rates; exit non-zero unless

@@ -11,21 +11,17 @@ the last (the steady rate).
 """
 import os
 import sys
-import time
 from collections import Counter
 
-from delivery_stack import DUPLICATE_WAIT, app_with_recruiter, report, start_redis
+from delivery_stack import app_with_recruiter, report, run_worker, start_redis, statuses
 
 from tests.mailbox import Mailbox, recipient
-from tests.processes import Worker
 
 
 def main(count: int) -> None:
     smtp, redis_server = Mailbox(), start_redis()
     smtp.start()
     os.environ.update(MAIL_SERVER="127.0.0.1", MAIL_PORT=str(smtp.port))
-
-    from sqlalchemy import func, select
 
     from ats.auth import services as accounts
     from ats.extensions import db
@@ -49,22 +45,12 @@ def main(count: int) -> None:
         db.session.commit()
         outbox.dispatch([row.id for row in rows])
 
-    worker = Worker({}).start()
-    started = time.monotonic()
-    try:
-        smtp.wait_for(count, timeout=600)
-        time.sleep(DUPLICATE_WAIT)
-    finally:
-        worker.stop()
-        redis_server.stop()
-        smtp.stop()
-    with app.app_context():
-        statuses = dict(db.session.execute(
-            select(Notification.status, func.count()).group_by(Notification.status)).all())
+    started = run_worker(None, lambda: len(smtp.messages), count, redis_server, smtp)
 
     received = Counter(recipient(message) for message in smtp.messages)
     report(("mail", "mails"), count, len(smtp.messages), sum(received[a] == 0 for a in addresses),
-           sum(received[a] > 1 for a in addresses), statuses, "sent", started, smtp.arrived_at)
+           sum(received[a] > 1 for a in addresses), statuses(app, Notification), "sent", started,
+           smtp.arrived_at)
 
 
 if __name__ == "__main__":

@@ -12,19 +12,15 @@ prints the rate twice: from the worker's start (its imports included) and from t
 delivery to the last (the steady rate).
 """
 import sys
-import time
 from collections import Counter
 
-from delivery_stack import DUPLICATE_WAIT, app_with_recruiter, report, start_redis
+from delivery_stack import app_with_recruiter, report, run_worker, start_redis, statuses
 
-from tests.processes import Worker
 from tests.receivers import Receiver
 
 
 def main(count: int) -> None:
     receiver, redis_server = Receiver(), start_redis()
-
-    from sqlalchemy import func, select
 
     from ats.extensions import db
     from ats.models import Webhook, WebhookDelivery, WebhookEvent
@@ -48,25 +44,13 @@ def main(count: int) -> None:
         expected = {message_id(webhook.id, event.id) for event in events}
         outbox.dispatch([row.id for row in rows], WEBHOOK)
 
-    worker = Worker({}, [sys.executable, "worker.py", "webhooks"]).start()
-    started = time.monotonic()
-    try:
-        deadline = started + 600
-        while len(receiver.requests) < count and time.monotonic() < deadline:
-            time.sleep(0.05)
-        time.sleep(DUPLICATE_WAIT)
-    finally:
-        worker.stop()
-        redis_server.stop()
-        receiver.stop()
-    with app.app_context():
-        statuses = dict(db.session.execute(
-            select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)).all())
+    started = run_worker([sys.executable, "worker.py", "webhooks"], lambda: len(receiver.requests),
+                         count, redis_server, receiver)
 
     received = Counter(request.headers["webhook-id"] for request in receiver.requests)
     report(("delivery", "deliveries"), count, len(receiver.requests), len(expected - set(received)),
-           sum(n > 1 for n in received.values()), statuses, "delivered", started,
-           [request.at for request in receiver.requests])
+           sum(n > 1 for n in received.values()), statuses(app, WebhookDelivery), "delivered",
+           started, [request.at for request in receiver.requests])
 
 
 if __name__ == "__main__":
