@@ -57,7 +57,10 @@ def is_public(address: IPAddress) -> bool:
 
 
 def _parts(url: str, allow_private: bool):
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # an unclosed [ of an IPv6 address, say
+        raise RefusedAddress("The URL is not valid.") from None
     schemes = ("http", "https") if allow_private else ("https",)
     if parts.scheme not in schemes:
         raise RefusedAddress(f"The URL must be {' or '.join(schemes)}.")
