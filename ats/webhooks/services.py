@@ -35,9 +35,9 @@ def _managed(user: User, webhook_id: int) -> Webhook:
     return webhook
 
 
-def _active(webhook: Webhook) -> None:
-    if not webhook.is_active:
-        raise Conflict(f"Webhook {webhook.id} is inactive: reactivate it first (is_active).",
+def _active(webhook: Webhook | None) -> None:
+    if webhook is None or not webhook.is_active:
+        raise Conflict("The webhook is inactive: reactivate it first (is_active).",
                        code="webhook_inactive")
 
 
@@ -99,7 +99,10 @@ def ping(user: User, webhook_id: int) -> WebhookDelivery:
     events.record(webhook.company_id, events.PING, lambda: {"webhook_id": webhook.id},
                   only=webhook.id)
     db.session.commit()
-    return _delivery(events.dispatch()[-1])
+    sent = events.dispatch()
+    if not sent:  # deactivated between the check and the commit
+        _active(db.session.get(Webhook, webhook_id, populate_existing=True))
+    return _delivery(sent[-1])
 
 
 def deliveries(user: User, webhook_id: int, args: dict) -> dict:
