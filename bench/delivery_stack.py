@@ -40,23 +40,34 @@ def app_with_recruiter():
         return app, recruiter.id, recruiter.company_id
 
 
-def run_worker(command, arrived, count: int, *services) -> float:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_worker(command, arrived, count: int, *services) -> tuple[float, float]:
     """Start the worker (command: None for `python worker.py`), wait until arrived() reaches
     count (ten minutes at most) and a moment for duplicates, then stop it and services ->
-    when it started."""
+    (when it started, the CPU seconds its process used from the first arrival to the last):
+    on a machine shared with other work the rate says how much of it the worker got, the
+    CPU time what each row costs."""
     from tests.processes import Worker
 
     worker = Worker({}, command).start()
-    started = time.monotonic()
+    started, first_cpu = time.monotonic(), None
     try:
         while arrived() < count and time.monotonic() < started + 600:
-            time.sleep(0.05)
+            if first_cpu is None and arrived():
+                first_cpu = cpu_seconds(worker.process.pid)
+            time.sleep(0.01)
+        used = cpu_seconds(worker.process.pid) - (first_cpu or 0)
         time.sleep(DUPLICATE_WAIT)
     finally:
         worker.stop()
         for service in services:
             service.stop()
-    return started
+    return started, used
 
 
 def statuses(app, outbox) -> dict:
@@ -71,14 +82,17 @@ def statuses(app, outbox) -> dict:
 
 
 def report(what: tuple[str, str], count: int, received: int, missing: int, twice: int,
-           statuses: dict, done: str, started: float, arrived: list[float]) -> None:
+           statuses: dict, done: str, run: tuple[float, float], arrived: list[float]) -> None:
     """Print what arrived (what: its name, one and many) and the rates; exit non-zero unless
-    each of count arrived once."""
+    each of count arrived once. run: what run_worker answered."""
     one, many = what
+    started, cpu = run
     print(f"{received} {many} received for {count} rows: {missing} missing, "
           f"{twice} received more than once; rows by status {statuses}")
     if missing or twice or statuses != {done: count}:
         raise SystemExit("FAILED: not every row arrived exactly once")
     total, steady = arrived[-1] - started, arrived[-1] - arrived[0]
     print(f"from the worker's start: {total:.2f} s, {count / total:.0f} {many}/s; "
-          f"from the first {one} to the last: {steady:.2f} s, {(count - 1) / steady:.0f} {many}/s")
+          f"from the first {one} to the last: {steady:.2f} s, {(count - 1) / steady:.0f} {many}/s; "
+          f"the worker's CPU: {cpu * 1000 / (count - 1):.1f} ms per {one}, "
+          f"{(count - 1) / cpu:.0f} {many} per CPU-second")

@@ -45,12 +45,11 @@ def main(count: int) -> None:
         db.session.commit()
         outbox.dispatch([row.id for row in rows])
 
-    started = run_worker(None, lambda: len(smtp.messages), count, redis_server, smtp)
+    run = run_worker(None, lambda: len(smtp.messages), count, redis_server, smtp)
 
     received = Counter(recipient(message) for message in smtp.messages)
     report(("mail", "mails"), count, len(smtp.messages), sum(received[a] == 0 for a in addresses),
-           sum(received[a] > 1 for a in addresses), statuses(app, Notification), "sent", started,
-           smtp.arrived_at)
+           sum(received[a] > 1 for a in addresses), statuses(app, Notification), "sent", run, smtp.arrived_at)
 
 
 if __name__ == "__main__":

@@ -44,13 +44,13 @@ def main(count: int) -> None:
         expected = {message_id(webhook.id, event.id) for event in events}
         outbox.dispatch([row.id for row in rows], WEBHOOK)
 
-    started = run_worker([sys.executable, "worker.py", "webhooks"], lambda: len(receiver.requests),
+    run = run_worker([sys.executable, "worker.py", "webhooks"], lambda: len(receiver.requests),
                          count, redis_server, receiver)
 
     received = Counter(request.headers["webhook-id"] for request in receiver.requests)
     report(("delivery", "deliveries"), count, len(receiver.requests), len(expected - set(received)),
            sum(n > 1 for n in received.values()), statuses(app, WebhookDelivery), "delivered",
-           started, [request.at for request in receiver.requests])
+           run, [request.at for request in receiver.requests])
 
 
 if __name__ == "__main__":
