@@ -294,6 +294,10 @@ def test_an_admin_erases_a_candidate_and_nobody_else(client, admin, candidate, r
     assert again.status_code == 204
     assert rows(client.application, User.erased_at, User.erased_by_id, User.name,
                 where=[User.id == candidate.id]) == first
+    # erasing is final: the account cannot be reactivated
+    assert_invalid(client.patch(f"/api/users/{candidate.id}", json={"is_active": True},
+                                headers=admin.headers), "is_active")
+    assert rows(client.application, User.is_active, where=[User.id == candidate.id]) == [(False,)]
     # staff and admins cannot erase themselves this way either
     for someone in (recruiter, admin):
         assert_error(client.delete("/api/auth/me", headers=someone.headers), 403, "forbidden")
