@@ -14,11 +14,10 @@ every statement of the first one is then shown with its plan (EXPLAIN, not run a
 that reads a large table sequentially fails the run.
 """
 import argparse
-import json
+import re
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -26,12 +25,13 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.explain import LARGE_TABLES, _nodes  # noqa: E402
+from bench.explain import LARGE_TABLES, captured, explained  # noqa: E402
 from ats.extensions import db  # noqa: E402
 
 LARGE = LARGE_TABLES | {"attachments", "attachment_chunks", "auth_sessions", "idempotency_keys",
                         "password_resets"}
 PIECE = b"x" * (256 * 1024)
+WRITES_AND_READS = re.compile(r"\s*(SELECT|UPDATE|DELETE|INSERT)\b", re.IGNORECASE)
 
 
 def fill_outbox() -> int:
@@ -87,34 +87,6 @@ def furnish(user_id: int) -> None:
     sessions.start(user)
 
 
-@contextmanager
-def captured():
-    statements = []
-
-    def record(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
-
-    sa.event.listen(db.engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        sa.event.remove(db.engine, "before_cursor_execute", record)
-
-
-def plan_of(statement: str, parameters, analyze: bool = False) -> tuple[list, float | None]:
-    connection = db.engine.raw_connection()
-    try:
-        cursor = connection.cursor()
-        options = "ANALYZE, FORMAT JSON" if analyze else "FORMAT JSON"
-        cursor.execute(f"EXPLAIN ({options}) {statement}", parameters)
-        (document,) = cursor.fetchone()
-        document = document if isinstance(document, list) else json.loads(document)
-        connection.rollback()
-        return _nodes(document[0]["Plan"]), document[0].get("Execution Time")
-    finally:
-        connection.close()
-
-
 def summary(nodes: list) -> str:
     return " > ".join(node + (f" using {index}" if index else "") + (f" on {rel}" if rel else "")
                       for node, rel, index in nodes)
@@ -157,7 +129,7 @@ def main() -> None:
         db.session.remove()
         timings, first = [], None
         for user_id, applications in picked:
-            with captured() as statements:
+            with captured(WRITES_AND_READS) as statements:
                 started = time.perf_counter()
                 assert privacy.erase(user_id, erased_by=None)
                 timings.append((time.perf_counter() - started) * 1000)
@@ -171,15 +143,13 @@ def main() -> None:
               f"p90 {timings[int(0.9 * (len(timings) - 1))]:.1f} ms, max {timings[-1]:.1f} ms")
         print(f"the {len(first)} statements of one erasure, with their plans:")
         for statement, parameters in first:
-            if not statement.lstrip().upper().startswith(("SELECT", "UPDATE", "DELETE", "INSERT")):
-                continue
-            nodes, _ = plan_of(statement, parameters)
+            nodes, _ = explained(statement, parameters, analyze=False)
             failing += sequential(nodes)
             flag = "SEQ SCAN " if sequential(nodes) else ""
             print(f"  {flag}{one_line(statement)}\n      {summary(nodes)}")
 
         cutoff = privacy.months_before(utcnow(), options.months)
-        with captured() as statements:
+        with captured(WRITES_AND_READS) as statements:
             started = time.perf_counter()
             due = privacy.retention_count(cutoff)
             counted = (time.perf_counter() - started) * 1000
@@ -190,7 +160,7 @@ def main() -> None:
               f"{counted:.0f} ms, the first batch of {len(batch)} ids {batched:.0f} ms")
         for statement, parameters in statements:
             if statement.lstrip().upper().startswith("SELECT"):
-                nodes, ms = plan_of(statement, parameters, analyze=True)
+                nodes, ms = explained(statement, parameters)
                 print(f"  {one_line(statement)}\n      {ms:.0f} ms: {summary(nodes)}")
     if failing:
         sys.exit(f"erasure statements read large tables sequentially: {sorted(set(failing))}")
