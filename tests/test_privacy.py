@@ -374,6 +374,26 @@ def test_pending_mail_to_an_erased_candidate_is_never_sent(
         assert candidate.name not in message["Subject"] + text_of(message)
 
 
+def test_invites_after_an_erasure_leave_the_erased_candidate_off(
+        client, admin, candidate, recruiter, hiring_manager, application, mailbox):
+    from tests.test_interviews import attendees, invite_of
+    assert client.patch(f"/api/applications/{application['id']}/stage", json={
+        "stage": "screening"}, headers=recruiter.headers).status_code == 200
+    start = (utcnow() + timedelta(days=3)).replace(microsecond=0)
+    interview = client.post(f"/api/applications/{application['id']}/interviews", json={
+        "starts_at": start.isoformat(), "duration_minutes": 30,
+        "interviewer_ids": [hiring_manager.id]}, headers=recruiter.headers).get_json()
+    assert client.post(f"/api/users/{candidate.id}/erase", headers=admin.headers).status_code == 204
+    mailbox.reset()
+    cancelled = client.post(f"/api/interviews/{interview['id']}/cancel", headers=recruiter.headers)
+    assert cancelled.status_code == 200
+    (message,) = mailbox.messages  # the interviewer's: the erased candidate is mailed nothing
+    assert recipient(message) == hiring_manager.email
+    _, event, method = invite_of(message)
+    assert method == "CANCEL" and attendees(event) == {hiring_manager.email}
+    assert "Erased candidate" in str(event["SUMMARY"]) and candidate.name not in message.as_string()
+
+
 def test_erased_applications_come_back_in_incremental_sync(
         app, client, candidate, recruiter, application, admin):
     stamp = client.get(f"/api/applications/{application['id']}",
