@@ -94,7 +94,8 @@ def furnish(user_id: int) -> None:
     user.phone, user.headline, user.location = "+49 30 1234567", "Engineer", "Berlin"
     user.links = ["https://example.com/me"]
     application_id = db.session.scalar(sa.text(
-        "SELECT id FROM applications WHERE candidate_id = :id ORDER BY id LIMIT 1"), {"id": user_id})
+        "SELECT id FROM applications WHERE candidate_id = :id ORDER BY id LIMIT 1"),
+        {"id": user_id})
     for name in ("cv.pdf", "portfolio.pdf"):
         attachment = Attachment(application_id=application_id, kind="resume", filename=name,
                                 content_type="application/pdf", size=len(PIECE), sha256="0" * 64,

@@ -13,8 +13,8 @@ nothing.
 from calendar import monthrange
 from datetime import datetime
 
-from sqlalchemy import and_, delete, exists, func, not_, or_, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy import and_, delete, exists, func, not_, null, or_, select, update
+from sqlalchemy.orm import joinedload
 
 from ats import workflow
 from ats.applications.services import history_entry_shown
@@ -132,7 +132,7 @@ def erase(user_id: int, erased_by: User | None) -> bool:
         update(User)
         .where(User.id == user_id, User.role == CANDIDATE, User.erased_at.is_(None))
         .values(name=ERASED_NAME, email=placeholder, password_hash=UNUSABLE_PASSWORD,
-                is_active=False, phone=None, headline=None, location=None, links=None,
+                is_active=False, phone=None, headline=None, location=None, links=null(),
                 erased_at=utcnow(), erased_by_id=erased_by.id if erased_by else None)
         .execution_options(synchronize_session=False)).rowcount
     if claimed != 1:
