@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ats.common.db import utcnow
-from ats.extensions import db
+from ats.extensions import db, limiter
 from ats.models import (Application, ApplicationHistory, Attachment, AttachmentChunk,
                         AuthSession, Comment, IdempotencyKey, Notification, PasswordReset,
                         Scorecard, User)
@@ -270,6 +270,44 @@ def test_erasing_oneself_removes_the_person_and_keeps_the_record(
     mailbox.reset()
     client.post("/api/auth/password-reset", json={"email": erika.email})
     assert mailbox.messages == []
+
+
+def test_an_erasure_the_bucket_refuses_changes_nothing(app, database_url, smtp_server, candidate,
+                                                       application, admin):
+    """S3 objects go before the commit: with the store unreachable the erasure fails (500) and
+    rolls back whole, so a 204 always means the bytes are gone; a retry then completes it."""
+    from ats import create_app
+    from ats.attachments.storage import storage
+    from tests.objectstore import ObjectStore, aws_environment
+    server = ObjectStore().start()
+    try:
+        s3 = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "MAIL_SERVER": "127.0.0.1",
+                         "MAIL_PORT": smtp_server.port, "S3_BUCKET": server.make_bucket(),
+                         "S3_ENDPOINT_URL": server.url})
+        with aws_environment(), s3.app_context():
+            storage()
+        on_s3 = Store("s3", s3, server)
+        on_s3.uploaded(candidate, application["id"], pdf())
+        (key,) = server.keys(s3.config["S3_BUCKET"])
+        server.stop()
+        before = rows(app, User.name, User.erased_at, where=[User.id == candidate.id])
+        assert_error(on_s3.client.post(f"/api/users/{candidate.id}/erase", headers=admin.headers),
+                     500, "internal_error")
+        assert rows(app, User.name, User.erased_at, where=[User.id == candidate.id]) == before
+        assert rows(app, Attachment.storage_key) == [(key,)]
+        assert client_status(on_s3, candidate) == 200  # still logged in: nothing happened
+        server.start()  # back, empty (moto keeps nothing): deleting a missing key succeeds
+        server.client.create_bucket(Bucket=s3.config["S3_BUCKET"])
+        assert on_s3.client.post(f"/api/users/{candidate.id}/erase",
+                                 headers=admin.headers).status_code == 204
+        assert rows(app, Attachment.id) == [] and client_status(on_s3, candidate) == 401
+    finally:
+        server.stop()
+        limiter.init_app(app)  # the limiter is one object: give the suite's app its memory back
+
+
+def client_status(store, someone) -> int:
+    return store.client.get("/api/auth/me", headers=someone.headers).status_code
 
 
 def test_an_admin_erases_a_candidate_and_nobody_else(client, admin, candidate, recruiter,
