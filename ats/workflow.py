@@ -34,6 +34,9 @@ TRANSITIONS: dict[str, dict[str, frozenset]] = {
 
 STAGES: tuple[str, ...] = tuple(TRANSITIONS)
 
+# the stages an application ends in (hired, rejected, withdrawn)
+FINAL_STAGES: tuple[str, ...] = tuple(stage for stage, moves in TRANSITIONS.items() if not moves)
+
 # the stages in which an application's interviews are scheduled and moved
 INTERVIEW_STAGES: tuple[str, ...] = (SCREENING, INTERVIEW, OFFER)
 
