@@ -181,7 +181,7 @@ def schedule(user: User, application_id: int, data: dict) -> dict:
         notifications = outbox.record_interview(interview, kinds.INTERVIEW_SCHEDULED, people)
         reminders = outbox.record_reminders(interview, people, now)
         events.interview_event(events.INTERVIEW_SCHEDULED, application,
-                               lambda: _shown(interview, now))
+                               lambda: shown(interview, now))
         answer = _answer_then_commit(interview, now)
     _dispatch(notifications, reminders)
     return answer
@@ -293,7 +293,7 @@ def change(user: User, interview_id: int, data: dict, _attempt: int = 1) -> dict
         dropped = [interviewer for interviewer in before if interviewer.id not in kept]
         notifications += outbox.record_interview(interview, kinds.INTERVIEW_CANCELLED, dropped)
         reminders = outbox.record_reminders(interview, people, now)
-        events.interview_event(events.INTERVIEW_UPDATED, application, lambda: _shown(interview, now))
+        events.interview_event(events.INTERVIEW_UPDATED, application, lambda: shown(interview, now))
         answer = _answer_then_commit(interview, now)
     _dispatch(notifications, reminders)
     return answer
@@ -318,7 +318,7 @@ def cancel(user: User, interview_id: int, _attempt: int = 1) -> dict:
     notifications = outbox.record_interview(interview, kinds.INTERVIEW_CANCELLED,
                                             _people(interview, interview.application))
     events.interview_event(events.INTERVIEW_CANCELLED, interview.application,
-                           lambda: _shown(interview, now))
+                           lambda: shown(interview, now))
     answer = _answer_then_commit(interview, now)
     outbox.dispatch(notifications)
     events.dispatch()
@@ -350,7 +350,7 @@ def cancel_upcoming(application: Application, now) -> list[int]:
         notifications += outbox.record_interview(interview, kinds.INTERVIEW_CANCELLED,
                                                  _people(interview, application))
         events.interview_event(events.INTERVIEW_CANCELLED, application,
-                               lambda interview=interview: _shown(interview, now))
+                               lambda interview=interview: shown(interview, now))
     return notifications
 
 
