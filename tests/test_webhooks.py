@@ -179,6 +179,27 @@ def test_the_payload_is_frozen_at_the_event_and_the_worker_delivers_it(
     assert len(hook.requests) == 3  # each once
 
 
+def test_an_erasure_scrubs_the_candidate_from_stored_payloads(
+        app, client, receiver, recruiter, candidate, queued, job):
+    hook = receiver()
+    subscribe(client, recruiter, hook.url, ["application.created", "job.created"])
+    application = client.post(f"/api/jobs/{job['id']}/applications", json={"cover_letter": "Mine"},
+                              headers=candidate.headers).get_json()
+    [pending] = rows(app)  # queued, not sent yet
+    assert client.delete("/api/auth/me", headers=candidate.headers).status_code == 204
+    with app.app_context():
+        event = db.session.get(WebhookEvent, pending.event_id)
+        assert event.payload == {"type": "application.created",
+                                 "timestamp": event.payload["timestamp"], "data": {}}
+        assert event.payload["timestamp"].endswith("+00:00")
+    assert [(d.status, d.last_error) for d in rows(app)] == [("failed", "candidate erased")]
+    # redelivered on purpose, it carries nothing of them
+    again = client.post(f"/api/webhook-deliveries/{pending.id}/redeliver", headers=recruiter.headers)
+    assert deliver(app, again.get_json()["id"]) == "sent"
+    assert candidate.email not in hook.requests[0].body.decode()
+    assert hook.requests[0].payload["data"] == {} and application["id"]
+
+
 # --- failures ------------------------------------------------------------------------------
 
 def test_a_failing_receiver_is_retried_then_the_delivery_fails_and_redelivery_keeps_the_id(

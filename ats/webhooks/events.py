@@ -10,7 +10,7 @@ very updated_at the API answers from then on. A rollback forgets them with the c
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import event, insert, select
+from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from ats.applications.schemas import Actor, ApplicationOut, CandidateOut
@@ -19,7 +19,8 @@ from ats.common.db import utcnow
 from ats.extensions import db
 from ats.interviews.schemas import InterviewOut
 from ats.jobs.schemas import JobOut
-from ats.models import DELIVERY_PENDING, Webhook, WebhookDelivery, WebhookEvent
+from ats.models import (DELIVERY_FAILED, DELIVERY_PENDING, Webhook, WebhookDelivery,
+                        WebhookEvent)
 from ats.notifications import outbox
 from ats.notifications.kinds import WEBHOOK
 
@@ -89,6 +90,30 @@ def interview_event(type_: str, application, shown: Callable[[], dict]) -> None:
     """An interview of application scheduled, changed or cancelled; shown() is its answer."""
     record(application.company_id, type_, lambda: {"interview": InterviewOut().dump(shown())},
            candidate_id=application.candidate_id)
+
+
+CANDIDATE_ERASED = "candidate erased"
+
+
+def scrub_candidate(candidate_id: int) -> None:
+    """In the caller's transaction (an erasure): every event that carried the candidate's data
+    keeps its type and timestamp and loses its data (`data: {}`), in one UPDATE; its
+    deliveries still pending fail."""
+    events = select(WebhookEvent.id).where(WebhookEvent.candidate_id == candidate_id)
+    db.session.execute(
+        update(WebhookDelivery)
+        .where(WebhookDelivery.event_id.in_(events), WebhookDelivery.status == DELIVERY_PENDING,
+               WebhookDelivery.claimed_until.is_(None))
+        .values(status=DELIVERY_FAILED, last_error=CANDIDATE_ERASED)
+        .execution_options(synchronize_session=False))
+    build = (func.json_build_object if db.session.get_bind().dialect.name == "postgresql"
+             else func.json_object)
+    db.session.execute(
+        update(WebhookEvent).where(WebhookEvent.candidate_id == candidate_id)
+        .values(payload=build("type", WebhookEvent.type,
+                              "timestamp", WebhookEvent.payload["timestamp"].as_string(),
+                              "data", build()))
+        .execution_options(synchronize_session=False))
 
 
 def dispatch() -> list[int]:
