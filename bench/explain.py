@@ -138,18 +138,25 @@ def explain(app, actors: fixtures.Actors) -> list[Plan]:
         if response.status_code != 200:
             raise RuntimeError(f"{name}: GET {path} answered {response.status_code}: "
                                f"{response.get_data(as_text=True)[:300]}")
-        connection = db.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            for statement, parameters in statements:
-                cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
-                (document,) = cursor.fetchone()
-                document = document if isinstance(document, list) else json.loads(document)
-                plans.append(Plan(name, statement, _nodes(document[0]["Plan"]),
-                                  document[0]["Execution Time"]))
-            connection.rollback()
-        finally:
-            connection.close()
+        plans += explained(name, statements)
+    return plans
+
+
+def explained(case: str, statements: list) -> list[Plan]:
+    """EXPLAIN (ANALYZE) of each (statement, parameters), rolled back."""
+    plans = []
+    connection = db.engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        for statement, parameters in statements:
+            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
+            (document,) = cursor.fetchone()
+            document = document if isinstance(document, list) else json.loads(document)
+            plans.append(Plan(case, statement, _nodes(document[0]["Plan"]),
+                              document[0]["Execution Time"]))
+        connection.rollback()
+    finally:
+        connection.close()
     return plans
 
 

@@ -94,6 +94,8 @@ def _rounded(value, unit: float) -> float | None:
 
 
 def funnel(user: User, args: dict) -> dict:
+    """How many applications reached each stage, are there now, and went on to the next
+    pipeline stage, in pipeline order."""
     stays = _stays(scope_for(user, args)).subquery("scoped")
     # one pass: how many went each way (from, to); a stage's entries minus its exits are there now
     moves = (select(stays.c.from_stage, stays.c.stage, func.count().label("n"))
@@ -120,6 +122,8 @@ def funnel(user: User, args: dict) -> dict:
 
 
 def time_in_stage(user: User, args: dict) -> dict:
+    """How long applications stayed in each open stage before leaving it: the stays that
+    ended, their count, median and 90th percentile in hours."""
     stays = _stays(scope_for(user, args)).subquery("scoped")
     ended = (select(stays.c.stage.label("grp"), stays.c.seconds.label("x"))
              .where(stays.c.stage.in_(workflow.OPEN_STAGES), stays.c.seconds.is_not(None))
@@ -135,6 +139,8 @@ def time_in_stage(user: User, args: dict) -> dict:
 
 
 def time_to_hire(user: User, args: dict) -> dict:
+    """Days from application to hired: the hires' count, median and 90th percentile, in all
+    and per job."""
     stays = _stays(scope_for(user, args)).subquery("scoped")
     seconds = seconds_between(stays.c.entered_at, stays.c.applied_at).label("x")
     hired = stays.c.stage == workflow.HIRED
@@ -154,6 +160,8 @@ def time_to_hire(user: User, args: dict) -> dict:
 
 
 def outcomes(user: User, args: dict) -> dict:
+    """How applications ended: rejections by reason and by the stage they were made from,
+    withdrawals by reason (`none` when none was given)."""
     stays = _stays(scope_for(user, args)).subquery("scoped")
     reason = func.coalesce(stays.c.reason, NO_REASON)
     ends = (select(stays.c.stage, stays.c.from_stage, reason, func.count())
