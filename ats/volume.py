@@ -24,7 +24,7 @@ from ats.auth.passwords import hash_password
 from ats.common.db import utcnow
 from ats.extensions import db
 from ats.models import (CANDIDATE, HIRING_MANAGER, INTERVIEW_SCHEDULED, JOB_CLOSED, JOB_OPEN,
-                        RECRUITER, Company, User)
+                        RECRUITER, Company, StageStay, User)
 from ats.reports import stays
 from ats.seed import PASSWORD
 
@@ -360,9 +360,21 @@ class _Load:
             self._write("interview_interviewers", seats[start:start + CHUNK], progress=False)
         self.counts["interviews"] += len(rows)
 
-    def finish(self) -> None:
-        # the reports' summary of the history rows this load wrote (their applications are new)
+    def summarise(self) -> None:
+        """The reports' summary of the history rows this load wrote (their applications are
+        all new). On PostgreSQL a load larger than what is there builds the summary's indexes
+        after its rows, in one pass each, instead of keeping them up row by row."""
+        written = self.next_id["application_history"] - self.first_history_id
+        rebuild_indexes = self.postgres and written > self.first_history_id
+        indexes = StageStay.__table__.indexes if rebuild_indexes else ()
+        for index in indexes:
+            index.drop(self.connection)
         stays.rebuild(self.first_history_id)
+        for index in indexes:
+            index.create(self.connection)
+
+    def finish(self) -> None:
+        self.summarise()
         if self.postgres:  # rows came with their ids: move each sequence past them
             for table in WITH_IDS:
                 self.connection.execute(text(

@@ -168,7 +168,8 @@ def test_dates_bound_the_applications_creation_a_date_to_taking_its_whole_day(cl
     ({"from": "2026-13-01"}, "from"), ({"to": "yesterday"}, "to"),
     ({"from": "2026-01-05T10:00:00"}, "from"),  # a time without an offset: whose 10:00?
     ({"from": "2026-01-08", "to": "2026-01-07"}, "to"), ({"job_id": "0"}, "job_id"),
-    ({"company_id": "x"}, "company_id"), ({"stage": "offer"}, "stage")])
+    ({"company_id": "x"}, "company_id"), ({"stage": "offer"}, "stage"),
+    ({"to": "9999-12-31"}, "to"), ({"to": "9999-12-31T23:59:59.999999+00:00"}, "to")])
 def test_bad_filters_are_422(client, recruiter, query, field):
     assert_invalid(client.get("/api/reports/funnel", query_string=query, headers=recruiter.headers), field)
 

@@ -22,17 +22,14 @@ class DayOrInstant(fields.Field):
         super().__init__(**kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, str) and len(value) == 10:
-            try:
-                day = datetime.combine(date.fromisoformat(value), time(), timezone.utc)
-            except ValueError:
-                raise self.make_error("invalid") from None
-            return day, day + timedelta(days=1)
         try:
-            instant = Instant().deserialize(value)
-        except ma.ValidationError:
+            if isinstance(value, str) and len(value) == 10:
+                start = datetime.combine(date.fromisoformat(value), time(), timezone.utc)
+                return start, start + timedelta(days=1)
+            start = Instant().deserialize(value)
+            return start, start + timedelta(microseconds=1)
+        except (ValueError, OverflowError, ma.ValidationError):  # 9999-12-31 has no next day
             raise self.make_error("invalid") from None
-        return instant, instant + timedelta(microseconds=1)
 
 
 class ReportQuery(ma.Schema):

@@ -56,7 +56,7 @@ def upgrade():
     with op.batch_alter_table('stage_stays', schema=None) as batch_op:
         batch_op.create_index('ix_stage_stays_application_id', ['application_id'], unique=False)
         batch_op.create_index('ix_stage_stays_company_id_stage_seconds', ['company_id', 'stage', 'seconds'], unique=False, postgresql_include=REPORTED)
-        batch_op.create_index('ix_stage_stays_job_id_stage_seconds', ['job_id', 'stage', 'seconds'], unique=False, postgresql_include=REPORTED)
+        batch_op.create_index('ix_stage_stays_job_id_stage_seconds', ['job_id', 'stage', 'seconds'], unique=False, postgresql_include=['company_id', *REPORTED])
         batch_op.create_index('ix_stage_stays_stage_seconds', ['stage', 'seconds'], unique=False, postgresql_include=REPORTED)
 
 
