@@ -100,7 +100,9 @@ def funnel(user: User, args: dict) -> dict:
     # one pass: how many went each way (from, to); a stage's entries minus its exits are there now
     moves = (select(stays.c.from_stage, stays.c.stage, func.count().label("n"))
              .group_by(stays.c.from_stage, stays.c.stage).subquery("moves"))
-    stages = _stage_list(workflow.STAGES)
+    # the pipeline in its order (each stage's next one the row after), then the other ends
+    ends = (stage for stage in workflow.STAGES if stage not in workflow.PIPELINE)
+    stages = _stage_list((*workflow.PIPELINE, *ends))
 
     def total(condition):  # (PostgreSQL sums bigints as numeric)
         return cast(func.coalesce(func.sum(case((condition, moves.c.n))), 0), Integer)
@@ -111,9 +113,8 @@ def funnel(user: User, args: dict) -> dict:
               .join_from(stages, moves, (moves.c.stage == stages.c.stage)
                          | (moves.c.from_stage == stages.c.stage), isouter=True)
               .group_by(stages.c.stage, stages.c.position).subquery("counts"))
-    # the next pipeline stage's entries are the next row's, for each stage that has one
     reached_next = func.lead(counts.c.entered).over(order_by=counts.c.position)
-    leads_on = counts.c.stage.in_([s for s in workflow.STAGES if workflow.next_in_pipeline(s)])
+    leads_on = counts.c.stage.in_([s for s in workflow.PIPELINE if workflow.next_in_pipeline(s)])
     conversion = case((leads_on & (counts.c.entered > 0), cast(reached_next, Float) / counts.c.entered))
     rows = db.session.execute(select(counts.c.stage, counts.c.entered, counts.c.current,
                                      conversion.label("conversion"))
