@@ -2,7 +2,7 @@
 
 Two jobs of company A and one of company B; applications made and moved through the API, then
 their history given controlled timestamps (hours after T0, written straight into the history
-and summarised again with ats.reports.stays.rebuild). Applications end rejected and withdrawn
+and summarised again by `flask ats rebuild-reports`). Applications end rejected and withdrawn
 from several stages; one is still where it started.
 """
 import csv
@@ -43,8 +43,9 @@ def at(hours: float) -> datetime:
 
 
 @pytest.fixture
-def world(app, client, make_user, make_job, make_application, recruiter, outsider):
-    """JOURNEYS made through the API, then set to their hours."""
+def world(app, client, runner, make_user, make_job, make_application, recruiter, outsider):
+    """JOURNEYS made through the API, then set to their hours (and the reports' summary
+    rebuilt from the history, as after any change to it by hand)."""
     jobs = {"J1": make_job(recruiter)["id"], "J2": make_job(recruiter)["id"],
             "J3": make_job(outsider)["id"]}
     applications = {}
@@ -67,8 +68,9 @@ def world(app, client, make_user, make_job, make_application, recruiter, outside
                                    .values(changed_at=at(hour)))
             db.session.execute(update(Application).where(Application.id == applications[key])
                                .values(created_at=at(made)))
-        stays.rebuild()
         db.session.commit()
+    result = runner.invoke(args=["ats", "rebuild-reports"])
+    assert result.exit_code == 0 and result.output == "33 stays rebuilt from the history.\n", result.output
     return {"jobs": jobs, "applications": applications, "recruiter": recruiter, "outsider": outsider}
 
 

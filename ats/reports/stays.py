@@ -4,7 +4,7 @@ the next. rebuild() derives the same rows from the history alone (LEAD over each
 entries): the bulk load and anyone who rewrote history timestamps call it."""
 from datetime import datetime
 
-from sqlalchemy import Float, cast, delete, func, insert, literal, select, update
+from sqlalchemy import Float, cast, delete, func, insert, literal, select, text, update
 
 from ats.common.db import UTCDateTime
 from ats.extensions import db
@@ -55,3 +55,14 @@ def rebuild(from_history_id: int = 1) -> None:
         ["history_id", "application_id", "company_id", "job_id", "applied_at", "from_stage",
          "stage", "reason", "entered_at", "left_at", "seconds"],
         select(*entries.c, seconds_between(entries.c.left_at, entries.c.changed_at))))
+
+
+def rebuild_all() -> int:
+    """Every stay rebuilt from the history, committed -> how many there are. On PostgreSQL
+    moves wait meanwhile: one committed during the rebuild would close a stay it deletes."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(text("LOCK TABLE application_history IN SHARE MODE"))
+    rebuild()
+    count = db.session.scalar(select(func.count()).select_from(StageStay))
+    db.session.commit()
+    return count
