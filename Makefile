@@ -27,7 +27,7 @@ test: install  ## the suite on SQLite; set TEST_DATABASE_URL=postgresql://… fo
 bench: install  ## the load benchmark at 1,000,000 applications (PostgreSQL; about 5 minutes)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
-bench-reports: install  ## the reports at 1,000,000 applications, for companies of every size and for all (PostgreSQL; about 6 minutes)
+bench-reports: install  ## the reports at 1,000,000 applications, for companies of every size and for all (PostgreSQL; about 7 minutes)
 	$(BIN)/python bench/reports.py $(BENCH_ARGS)
 
 bench-upload: install  ## memory of one worker per 10 MiB upload and download (SQLite; BENCH_ARGS="--database-url postgresql://… --s3")
