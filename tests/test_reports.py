@@ -14,12 +14,11 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from sqlalchemy import select, update
 
-from ats import volume
 from ats.extensions import db
 from ats.models import (ADMIN, HIRING_MANAGER, Application, ApplicationHistory, Attachment,
                         StageStay, User)
 from ats.reports import services, stays
-from tests.helpers import assert_error, assert_invalid
+from tests.helpers import assert_error, assert_invalid, stage_stays
 
 T0 = datetime(2026, 1, 5, tzinfo=timezone.utc)  # a Monday
 
@@ -269,12 +268,6 @@ def test_erasing_the_people_changes_no_figure(app, client, world):
 
 # --- the summary stays true ------------------------------------------------------------------
 
-def stays_in_db(app) -> list[tuple]:
-    with app.app_context():
-        return [tuple(row) for row in db.session.execute(
-            select(StageStay.__table__).order_by(StageStay.history_id))]
-
-
 def test_the_api_keeps_the_summary_as_the_history_says(app, client, make_user, make_job,
                                                        make_application, recruiter):
     """Applying and every kind of move write stage_stays in their transaction; rebuilding it
@@ -292,12 +285,12 @@ def test_the_api_keeps_the_summary_as_the_history_says(app, client, make_user, m
             response = client.patch(f"/api/applications/{application}/stage", headers=mover.headers,
                                     json={"stage": stage, **({"reason": reason} if reason else {})})
             assert response.status_code == 200, response.get_json()
-    kept = stays_in_db(app)
+    kept = stage_stays(app)
     assert len(kept) == 1 + 2 + 5 + 2 + 4 + 3
     with app.app_context():
         stays.rebuild()
         db.session.commit()
-    assert stays_in_db(app) == kept
+    assert stage_stays(app) == kept
     with app.app_context():  # one open stay per application, in its stage
         open_stays = db.session.execute(select(StageStay.application_id, StageStay.stage)
                                         .where(StageStay.left_at.is_(None))).all()
@@ -308,25 +301,11 @@ def test_a_refused_move_leaves_the_summary_as_it_was(app, client, make_user, mak
                                                      make_application, recruiter):
     candidate = make_user()
     application = make_application(candidate, make_job(recruiter)["id"])["id"]
-    before = stays_in_db(app)
+    before = stage_stays(app)
     response = client.patch(f"/api/applications/{application}/stage", headers=recruiter.headers,
                             json={"stage": "offer"})
     assert_error(response, 409, "invalid_transition")
-    assert stays_in_db(app) == before
-
-
-def test_the_bulk_load_summarises_what_it_loads(app, client, world):
-    """flask ats seed --scale …: stays for every history row it wrote, the API's untouched."""
-    before = stays_in_db(app)
-    with app.app_context():
-        volume.load(volume.plan(companies=2, jobs=6, applications=300), seed=7)
-        history = db.session.scalar(select(db.func.count()).select_from(ApplicationHistory))
-    after = stays_in_db(app)
-    assert after[:len(before)] == before and len(after) == history
-    with app.app_context():
-        stays.rebuild()
-        db.session.commit()
-    assert stays_in_db(app) == after
+    assert stage_stays(app) == before
 
 
 def test_both_percentile_forms_agree_with_percentile_cont(app, make_user, make_job, recruiter):
