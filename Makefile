@@ -6,7 +6,7 @@ PORT ?= 5000
 REDOC_VERSION ?= 2.5.4
 REDOC_DIR := ats/static/redoc
 
-.PHONY: install run test bench bench-reports bench-upload redoc clean
+.PHONY: install run test bench bench-reports bench-upload bench-erasure redoc clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,9 @@ bench-reports: install  ## the reports at 1,000,000 applications, for companies 
 
 bench-upload: install  ## memory of one worker per 10 MiB upload and download (SQLite; BENCH_ARGS="--database-url postgresql://… --s3")
 	$(BIN)/python bench/upload_memory.py $(BENCH_ARGS)
+
+bench-erasure: install  ## erasing candidates at scale, with every statement's plan (PostgreSQL: DATABASE_URL of a loaded database it may erase from)
+	$(BIN)/python bench/erasure.py $(BENCH_ARGS)
 
 redoc:  ## re-vendor ReDoc's script for /api/redoc from npm (redoc@$(REDOC_VERSION), MIT) into ats/static/redoc/
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \

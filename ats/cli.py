@@ -127,6 +127,47 @@ def check():
         raise click.ClickException(f"{len(failed)} check(s) failed: {', '.join(failed)}")
 
 
+@ats_cli.command("retention")
+@click.option("--months", type=click.IntRange(min=1),
+              help="Erase candidates whose applications all ended more than this many months "
+                   "ago (default: DATA_RETENTION_MONTHS).")
+@click.option("--dry-run", is_flag=True, help="Count and list them; change nothing.")
+@click.option("--batch", type=click.IntRange(min=1), default=500, show_default=True,
+              help="Candidates looked up per query.")
+def retention(months, dry_run, batch):
+    """Erase the candidates whose every application reached hired, rejected or withdrawn
+    more than N months ago, and those without applications whose account is that old."""
+    from flask import current_app
+
+    from ats.common.db import utcnow
+    from ats.privacy import services as privacy
+
+    months = months or current_app.config["DATA_RETENTION_MONTHS"]
+    if months is None:
+        raise click.ClickException("No retention period: pass --months N or set "
+                                   "DATA_RETENTION_MONTHS.")
+    cutoff = privacy.months_before(utcnow(), months)
+    due = privacy.retention_count(cutoff)
+    scope = (f"candidate(s) whose applications all ended (or who have none and registered) "
+             f"before {cutoff:%Y-%m-%d %H:%M} UTC ({months} months ago)")
+    if dry_run:
+        click.echo(f"Would erase {due} {scope}:")
+        after = 0
+        while ids := privacy.retention_batch(cutoff, after, batch):
+            click.echo(" ".join(map(str, ids)))
+            after = ids[-1]
+        click.echo("Nothing was changed (--dry-run).")
+        return
+    erased, after = 0, 0
+    with click.progressbar(length=due, label="Erasing candidates") as bar:
+        while ids := privacy.retention_batch(cutoff, after, batch):
+            for user_id in ids:
+                erased += privacy.erase(user_id, erased_by=None)
+                bar.update(1)
+            after = ids[-1]
+    click.echo(f"Erased {erased} {scope}.")
+
+
 users_cli = AppGroup("users", help="List, deactivate and reactivate accounts.")
 ats_cli.add_command(users_cli)
 

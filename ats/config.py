@@ -49,6 +49,16 @@ def _hours(name: str, default: float) -> float:
     return hours
 
 
+def _months(name: str) -> int | None:
+    """A whole number of months, at least 1; unset: None."""
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return None
+    if not (value.isascii() and value.isdigit() and int(value) >= 1):
+        raise ConfigError(f"{name} must be a whole number of months (at least 1), not {value!r}")
+    return int(value)
+
+
 def _int_list(name: str, default: list[int]) -> list[int]:
     value = os.environ.get(name)
     if value is None or value == "":
@@ -121,6 +131,9 @@ def from_environment() -> dict:
         # credentials its usual way: AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_DEFAULT_REGION)
         "S3_BUCKET": os.environ.get("S3_BUCKET") or None,
         "S3_ENDPOINT_URL": os.environ.get("S3_ENDPOINT_URL") or None,
+        # `flask ats retention` erases candidates whose applications all ended longer ago
+        # (unset: keep everyone unless the command is given --months)
+        "DATA_RETENTION_MONTHS": _months("DATA_RETENTION_MONTHS"),
     }
 
 

@@ -76,6 +76,10 @@ class User(db.Model):
     headline: Mapped[str | None] = mapped_column(String(200))
     location: Mapped[str | None] = mapped_column(String(200))
     links: Mapped[list[str] | None] = mapped_column(JSON)
+    # an erased candidate (ats.privacy): when, and by whom: the candidate themself, an admin,
+    # or null for the retention run
+    erased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    erased_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     company: Mapped[Company | None] = relationship()
 
@@ -436,6 +440,8 @@ class Notification(db.Model):
         Index("ix_notifications_application_id_id", "application_id", "id"),
         Index("ix_notifications_status_id", "status", "id"),
         Index("ix_notifications_interview_id", "interview_id"),
+        # what is addressed to one user: an erasure scrubs it, an export lists it
+        Index("ix_notifications_recipient_id_id", "recipient_id", "id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

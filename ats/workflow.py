@@ -38,6 +38,8 @@ STAGES: tuple[str, ...] = tuple(TRANSITIONS)
 # withdrawn); reports count how many applications go each step of it
 PIPELINE: tuple[str, ...] = (APPLIED, SCREENING, INTERVIEW, OFFER, HIRED)
 OPEN_STAGES: tuple[str, ...] = tuple(stage for stage, moves in TRANSITIONS.items() if moves)
+# the stages an application ends in (hired, rejected, withdrawn)
+FINAL_STAGES: tuple[str, ...] = tuple(stage for stage, moves in TRANSITIONS.items() if not moves)
 
 # the stages in which an application's interviews are scheduled and moved
 INTERVIEW_STAGES: tuple[str, ...] = (SCREENING, INTERVIEW, OFFER)

@@ -105,12 +105,17 @@ def cases(actors: fixtures.Actors) -> list[tuple[str, str, dict]]:
     ]
 
 
+SELECTS = re.compile(r"\s*SELECT\b.*\bFROM\b", re.IGNORECASE | re.DOTALL)
+
+
 @contextmanager
-def captured_selects():
+def captured(kept: re.Pattern = SELECTS):
+    """with captured() as statements: (statement, parameters) of each statement run that
+    kept matches."""
     statements = []
 
     def record(conn, cursor, statement, parameters, context, executemany):
-        if re.match(r"\s*SELECT\b.*\bFROM\b", statement, re.IGNORECASE | re.DOTALL):
+        if kept.match(statement):
             statements.append((statement, parameters))
 
     sa.event.listen(db.engine, "before_cursor_execute", record)
@@ -133,31 +138,31 @@ def explain(app, actors: fixtures.Actors) -> list[Plan]:
     client = app.test_client()
     plans = []
     for name, path, headers in cases(actors):
-        with captured_selects() as statements:
+        with captured() as statements:
             response = client.get(path, headers=headers)
         if response.status_code != 200:
             raise RuntimeError(f"{name}: GET {path} answered {response.status_code}: "
                                f"{response.get_data(as_text=True)[:300]}")
-        plans += explained(name, statements)
+        for statement, parameters in statements:
+            nodes, milliseconds = explained(statement, parameters)
+            plans.append(Plan(name, statement, nodes, milliseconds))
     return plans
 
 
-def explained(case: str, statements: list) -> list[Plan]:
-    """EXPLAIN (ANALYZE) of each (statement, parameters), rolled back."""
-    plans = []
+def explained(statement: str, parameters, analyze: bool = True) -> tuple[list, float | None]:
+    """The plan's nodes (top down) and, analyzed, its execution time; in a transaction rolled
+    back (EXPLAIN ANALYZE runs the statement)."""
     connection = db.engine.raw_connection()
     try:
         cursor = connection.cursor()
-        for statement, parameters in statements:
-            cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + statement, parameters)
-            (document,) = cursor.fetchone()
-            document = document if isinstance(document, list) else json.loads(document)
-            plans.append(Plan(case, statement, _nodes(document[0]["Plan"]),
-                              document[0]["Execution Time"]))
+        cursor.execute(f"EXPLAIN ({'ANALYZE, ' if analyze else ''}FORMAT JSON) {statement}",
+                       parameters)
+        (document,) = cursor.fetchone()
+        document = document if isinstance(document, list) else json.loads(document)
         connection.rollback()
+        return _nodes(document[0]["Plan"]), document[0].get("Execution Time")
     finally:
         connection.close()
-    return plans
 
 
 def report(plans: list[Plan]) -> str:

@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.explain import LARGE_TABLES, Plan, captured_selects, explained  # noqa: E402
+from bench.explain import LARGE_TABLES, Plan, captured, explained  # noqa: E402
 from tests.databases import throwaway_postgres_database  # noqa: E402
 
 SERVER = os.environ.get("BENCH_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -99,10 +99,10 @@ def cases() -> list[tuple]:
 
 def report_plans(app, case: str, path: str, headers: dict) -> list[Plan]:
     """The plans of the report's queries (not the token's check)."""
-    with captured_selects() as statements:
+    with captured() as statements:
         app.test_client().get(path, headers=headers)
-    return explained(case, [(sql, parameters) for sql, parameters in statements
-                            if "stage_stays" in sql])
+    return [Plan(case, sql, *explained(sql, parameters)) for sql, parameters in statements
+            if "stage_stays" in sql]
 
 
 def line(report: str, case: tuple, times: tuple) -> bool:

@@ -72,7 +72,10 @@ from tests.helpers import error_code
 # token just asked for the caller's own account (the anonymous caller's: C1's), or a made-up one.
 # Users as objects: member (A's or B's unassigned hiring manager), applicant (C1 as the
 # applicant of A, C2 of B: "own" is that candidate); self: the caller's own account (the
-# anonymous caller names C1's); profile: PATCH /api/auth/me with a profile field.
+# anonymous caller names C1's); profile: PATCH /api/auth/me with a profile field. Erasing is
+# final: a candidate's DELETE /api/auth/me is sent by a new candidate who applied where they
+# did, and an admin's erasure of an applicant acts on such a copy (as every successful write).
+# A candidate sees the title and company of the jobs they applied to (in their mail and export).
 # interview: a scheduled interview of the open application of A or B (in screening), its
 # company's assigned hiring manager (hm) its one interviewer; started_interview: the same, its
 # start passed (the scorecard's object). For an interview "own" is the application's candidate.
@@ -103,6 +106,8 @@ POST   /api/auth/password-reset                         -                      2
 POST   /api/auth/password-reset/confirm                 reset_token            204  204          204          204 204  -     -    -           204
 POST   /api/auth/password-reset/confirm                 wrong_token            400:bad_token 400:bad_token 400:bad_token 400:bad_token 400:bad_token - - - 400:bad_token
 PATCH  /api/auth/me                                     -                      401  200          200          200 200  -     -    -           200
+GET    /api/auth/me/export                              -                      401  403          403          403 403  -     -    -           200
+DELETE /api/auth/me                                     -                      401  403          403          403 403  -     -    -           204
 PATCH  /api/auth/me                                     profile                401  422          422          422 422  -     -    -           200
 GET    /api/health                                      -                      200  200          200          200 200  -     -    -           200
 POST   /api/companies                                   -                      401  201          403          403 403  -     -    -           403
@@ -118,6 +123,9 @@ GET    /api/users/{user_id}                             applicant              4
 PATCH  /api/users/{user_id}                             self                   401  422          403          403 403  -     -    -           403
 PATCH  /api/users/{user_id}                             member                 401  200          403          403 403  403   403  -           403
 PATCH  /api/users/{user_id}                             applicant              401  200          403          403 403  403   403  403         403
+POST   /api/users/{user_id}/erase                       self                   401  422          403          403 403  -     -    -           403
+POST   /api/users/{user_id}/erase                       member                 401  422          403          403 403  403   403  -           403
+POST   /api/users/{user_id}/erase                       applicant              401  204          403          403 403  403   403  403         403
 GET    /api/jobs                                        -                      200  200          200          200 200  -     -    -           200
 GET    /api/jobs                                        company                200  200          200          200 200  200   200  -           200
 POST   /api/jobs                                        company                401  201          201          403 403  422   403  -           403
@@ -740,6 +748,8 @@ def markers_seen_by(world, person) -> set[str]:
         if not sees_application(person, application):
             continue
         seen.add(application.cover_letter)
+        if person.key == application.candidate:  # their mail and their export name the job
+            seen |= {application.job.title, world.companies[application.company].name}
         for _, mover, note in application.history:
             seen.add(world.people[mover].name)  # history's changed_by
             if note and person.role != CANDIDATE:  # candidates never see notes
@@ -893,6 +903,10 @@ def build_request(world, row, person, obj) -> tuple[str, dict, dict | None]:
         headers = world.token(person, refresh=True) if variant == "refresh_token" else person.headers
     elif person.role and row.route == "POST /api/auth/logout":
         headers = world.token(person)  # logging out revokes it: never the actor's own token
+    elif person.role == CANDIDATE and row.route == "DELETE /api/auth/me":
+        # erasing is final: a new candidate who applied where the caller did erases themself
+        like = next(account for account in world.objects("applicant") if account.person is person)
+        headers = world.copy_account(like).person.headers
     body = BODIES.get(row.route, lambda *_: None)(world, person, obj, variant)
     return url, headers, body
 
@@ -950,6 +964,15 @@ def shown_user(world, person, obj, response) -> tuple:
     return (user.id, user.email, user.profile), (body["id"], body["email"], body.get("profile"))
 
 
+def erased(world, user_id: int) -> tuple:
+    with world.app.app_context():
+        user = db.session.get(User, user_id)
+        return user.name, user.is_active, user.erased_at is not None
+
+
+ERASED = ("Erased candidate", False, True)
+
+
 def deactivated(world, obj, response) -> tuple:
     body = response.get_json()
     return ((obj.id, False, {obj.id}), (body["id"], body["is_active"], rows_in_db(
@@ -977,6 +1000,12 @@ CONTENT = {
     "PATCH /api/auth/me": lambda w, p, o, sent, r: (
         (p.id, p.name, p.profile),
         (r.get_json()["id"], r.get_json()["name"], r.get_json().get("profile"))),
+    "GET /api/auth/me/export": lambda w, p, o, sent, r: (
+        (p.id, {a.id for a in w.applications.values() if a.candidate == p.key}),
+        (r.get_json()["user"]["id"], {a["id"] for a in r.get_json()["applications"]})),
+    "DELETE /api/auth/me": lambda w, p, o, sent, r: (ERASED, erased(w, subject(
+        w, r.request.headers["Authorization"].removeprefix("Bearer ")))),
+    "POST /api/users/{user_id}/erase": lambda w, p, o, sent, r: (ERASED, erased(w, o.id)),
     "GET /api/users": lambda w, p, o, sent, r: (rows_in_db(w, User), ids_of(r.get_json())),
     "GET /api/users/{user_id}": lambda w, p, o, sent, r: shown_user(w, p, o, r),
     "PATCH /api/users/{user_id}": lambda w, p, o, sent, r: deactivated(w, o, r),

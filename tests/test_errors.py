@@ -112,7 +112,7 @@ def test_unknown_route_is_json_404(client, admin, method, path):
 
 
 @pytest.mark.parametrize("method, path, allowed", [
-    ("DELETE", "/api/auth/me", "GET"),
+    ("PUT", "/api/auth/me", "GET"),
     ("GET", "/api/auth/login", "POST"),
     ("PUT", "/api/jobs/1", "PATCH"),
     ("POST", "/api/applications/1", "GET"),

@@ -90,7 +90,7 @@ def test_the_collection_is_postman_v2_1_and_covers_the_flow():
     assert COLLECTION["info"]["schema"].endswith("/v2.1.0/collection.json")
     assert [folder["name"] for folder in COLLECTION["item"]] == [
         "Service", "Accounts", "Company", "Jobs", "Applications", "Pipeline", "Error cases", "Sessions and logging out",
-        "Users (an admin: set adminEmail and adminPassword)"]
+        "Privacy", "Users (an admin: set adminEmail and adminPassword)"]
     assert len(REQUESTS) >= 40
     assert len({name for name, _ in REQUESTS}) == len(REQUESTS)  # setNextRequest goes by name
 

@@ -15,8 +15,7 @@ import pytest
 from sqlalchemy import select, update
 
 from ats.extensions import db
-from ats.models import (ADMIN, HIRING_MANAGER, Application, ApplicationHistory, Attachment,
-                        StageStay, User)
+from ats.models import ADMIN, HIRING_MANAGER, Application, ApplicationHistory, StageStay, User
 from ats.reports import services, stays
 from tests.helpers import assert_error, assert_invalid, stage_stays
 
@@ -253,17 +252,27 @@ def test_who_may_read_reports(client, world, make_user):
         assert client.get(url, query_string={"company_id": company_a}, headers=recruiter.headers).status_code == 200
 
 
-def test_erasing_the_people_changes_no_figure(app, client, world):
-    """Reports read neither names, emails, cover letters nor files (what erasure removes)."""
+def test_erasing_the_candidates_changes_no_figure(app, client, world, make_user):
+    """Erasure keeps applications and history and removes the person: every report of every
+    scope gives the same numbers after every candidate is erased."""
+    admin = make_user(ADMIN)
+    scopes = [(world["recruiter"], {}), (world["recruiter"], {"job_id": world["jobs"]["J2"]}),
+              (admin, {}), (admin, {"from": "2026-01-06", "to": "2026-01-07"})]
     names = ("funnel", "time-in-stage", "time-to-hire", "outcomes")
-    before = {name: report(client, name, world["recruiter"]) for name in names}
+
+    def figures():
+        return [report(client, name, user, **query) for user, query in scopes for name in names]
+
+    before = figures()
     with app.app_context():
-        db.session.execute(update(User).where(User.role == "candidate").values(
-            name="Erased candidate", email=User.id.cast(db.String) + "@erased.invalid"))
-        db.session.execute(update(Application).values(cover_letter=None))
-        db.session.execute(Attachment.__table__.delete())
-        db.session.commit()
-    assert {name: report(client, name, world["recruiter"]) for name in names} == before
+        candidates = db.session.scalars(select(User.id).where(User.role == "candidate")).all()
+    for candidate_id in candidates:
+        response = client.post(f"/api/users/{candidate_id}/erase", headers=admin.headers)
+        assert response.status_code == 204, response.get_json()
+    with app.app_context():
+        assert set(db.session.scalars(select(User.name).where(User.role == "candidate"))) == {
+            "Erased candidate"}
+    assert figures() == before
 
 
 # --- the summary stays true ------------------------------------------------------------------

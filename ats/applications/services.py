@@ -179,9 +179,13 @@ def history(user: User, application_id: int) -> dict:
         .order_by(ApplicationHistory.id)
         .options(joinedload(ApplicationHistory.changed_by))
     ).all()
-    return {"items": [{
-        "id": row.id, "from_stage": row.from_stage, "to_stage": row.to_stage,
-        "changed_by": row.changed_by, "changed_at": row.changed_at,
-        "note": None if to_candidate else row.note,
-        "reason": workflow.reason_shown(row.to_stage, row.reason, to_candidate),
-    } for row in rows]}
+    return {"items": [history_entry_shown(row, to_candidate) for row in rows]}
+
+
+def history_entry_shown(row: ApplicationHistory, to_candidate: bool) -> dict:
+    """A history entry as its reader sees it: the candidate sees no note and no rejection's
+    reason (its changed_by must be loaded)."""
+    return {"id": row.id, "from_stage": row.from_stage, "to_stage": row.to_stage,
+            "changed_by": row.changed_by, "changed_at": row.changed_at,
+            "note": None if to_candidate else row.note,
+            "reason": workflow.reason_shown(row.to_stage, row.reason, to_candidate)}

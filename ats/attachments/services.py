@@ -9,12 +9,12 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import delete as sql_delete, select, update
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import FileStorage
 
 from ats.attachments.files import Examined, examine, safe_filename
-from ats.attachments.storage import storage, storage_of
+from ats.attachments.storage import object_storage, storage, storage_of
 from ats.common import sync
 from ats.common.access import (application_visible_or_404, attachment_visible_or_404,
                                can_delete_attachment, can_upload_attachment, require)
@@ -102,6 +102,20 @@ def get(user: User, attachment_id: int) -> Attachment:
 def contents(attachment: Attachment) -> Iterator[bytes]:
     """attachment's bytes, opened now and read piece by piece as they are sent."""
     return storage_of(attachment).open(attachment)
+
+
+def delete_all_of_candidate(candidate_id: int) -> None:
+    """In the caller's transaction, before its commit (an erasure): every file of the
+    candidate's applications, whoever uploaded it, with its bytes: the pieces in the
+    database go by the cascade, the objects in S3 now. A store that refuses raises, so
+    nothing commits while bytes remain. (The caller zeroes the applications' counts.)"""
+    keys = db.session.scalars(
+        sql_delete(Attachment)
+        .where(Attachment.application_id.in_(
+            select(Application.id).where(Application.candidate_id == candidate_id)))
+        .returning(Attachment.storage_key).execution_options(synchronize_session=False)).all()
+    if stored_outside := [key for key in keys if key is not None]:
+        object_storage().purge(stored_outside)
 
 
 def delete(user: User, attachment_id: int) -> None:

@@ -77,6 +77,16 @@ class ObjectStorage:
                 body.close()
         return pieces()
 
+    def purge(self, keys: list[str]) -> None:
+        """Delete the objects now, or raise: for a caller that must not commit while any of
+        their bytes remain (an erasure). Deleting a missing key succeeds, so a retry does."""
+        for start in range(0, len(keys), 1000):  # S3 takes at most 1,000 keys a request
+            answer = self.client.delete_objects(Bucket=self.bucket, Delete={
+                "Objects": [{"Key": key} for key in keys[start:start + 1000]], "Quiet": True})
+            if answer.get("Errors"):
+                raise RuntimeError(f"object storage kept {len(answer['Errors'])} object(s): "
+                                   f"{answer['Errors'][0].get('Message')}")
+
     def remove(self, attachments: Iterable[Attachment]) -> None:
         for attachment in attachments:
             if attachment.storage_key is None:
@@ -98,12 +108,17 @@ def storage():
     return extension
 
 
+def object_storage() -> ObjectStorage:
+    """The bucket files with a storage_key live in: it must still be configured."""
+    store = storage()
+    if not isinstance(store, ObjectStorage):
+        raise RuntimeError("attachments are kept in S3, but S3_BUCKET is not set")
+    return store
+
+
 def storage_of(attachment: Attachment):
     """Where attachment's bytes are: a file stored before a bucket was configured stays in
     the database; one stored in a bucket needs it still configured."""
     if attachment.storage_key is None:
         return DatabaseStorage()
-    store = storage()
-    if not isinstance(store, ObjectStorage):
-        raise RuntimeError(f"attachment {attachment.id} is kept in S3, but S3_BUCKET is not set")
-    return store
+    return object_storage()

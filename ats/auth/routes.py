@@ -5,6 +5,9 @@ from ats.auth.limits import login_limits, password_reset_limits, register_limits
 from ats.auth.schemas import (Accepted, AccountUpdate, Credentials, PasswordChange,
                               PasswordResetConfirm, PasswordResetRequest, Registration, TokensOut,
                               UserOut)
+from ats.models import CANDIDATE
+from ats.privacy import services as privacy
+from ats.privacy.schemas import Export
 
 
 @blp.post("/register", operation_id="register")
@@ -67,6 +70,24 @@ def me():
 def update_me(data):
     """Change the caller's name, and a candidate's profile (email and role cannot change)."""
     return services.update_me(get_current_user(), data)
+
+
+@blp.get("/me/export", operation_id="exportMe")
+@blp.auth(CANDIDATE)
+@blp.response(200, Export)
+def export_me():
+    """Everything held about the calling candidate, as one JSON document (staff and admins:
+    403)."""
+    return privacy.export(get_current_user())
+
+
+@blp.delete("/me", operation_id="eraseMe")
+@blp.auth(CANDIDATE)
+@blp.response(204)
+def erase_me():
+    """Erase the calling candidate: the person goes, the hiring record stays; final (staff
+    and admins: 403)."""
+    privacy.erase_me(get_current_user())
 
 
 @blp.post("/password", operation_id="changePassword")

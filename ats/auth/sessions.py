@@ -19,6 +19,7 @@ from ats.models import AuthSession, User
 # why a session ended
 LOGOUT, LOGOUT_ALL, REFRESH_REUSE = "logout", "logout_all", "refresh_reuse"
 PASSWORD_CHANGED, PASSWORD_RESET, DEACTIVATED = "password_changed", "password_reset", "deactivated"
+ERASED = "erased"
 
 
 def _new_jti() -> str:

@@ -47,7 +47,7 @@ def _actor(user: User) -> dict:
     return {"id": user.id, "name": user.name, "role": user.role}
 
 
-def _shown(interview: Interview, now) -> dict:
+def shown(interview: Interview, now) -> dict:
     """The interview's answer, read now: nothing is loaded after the commit."""
     return {"id": interview.id, "application_id": interview.application_id,
             "starts_at": interview.starts_at, "ends_at": interview.ends_at,
@@ -134,7 +134,7 @@ def _people(interview: Interview, application: Application) -> list[User]:
 
 def _answer_then_commit(interview: Interview, now) -> dict:
     """The answer, read before the commit (which would expire what it reads)."""
-    answer = _shown(interview, now)
+    answer = shown(interview, now)
     db.session.commit()
     return answer
 
@@ -189,7 +189,7 @@ def list_for_application(user: User, application_id: int) -> dict:
     interviews = db.session.scalars(
         select(Interview).where(Interview.application_id == application.id)
         .order_by(Interview.starts_at, Interview.id).options(*WITH_PEOPLE)).all()
-    return {"items": [_shown(interview, now) for interview in interviews]}
+    return {"items": [shown(interview, now) for interview in interviews]}
 
 
 def agenda(user: User, args: dict) -> dict:
@@ -210,7 +210,7 @@ def agenda(user: User, args: dict) -> dict:
     page = time_keyset_page(stmt, time_column, id_column, args["limit"], args.get("cursor"),
                             options=WITH_PEOPLE)
     now = utcnow()
-    return {"items": [_shown(interview, now) for interview in page["items"]],
+    return {"items": [shown(interview, now) for interview in page["items"]],
             "next_cursor": page["next_cursor"]}
 
 

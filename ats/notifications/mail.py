@@ -12,6 +12,7 @@ from ats.notifications.kinds import KINDS
 from ats.notifications.messages import Superseded, UndeliverableAddress, build_message
 
 RECIPIENT_DEACTIVATED = "recipient deactivated"
+RECIPIENT_ERASED = "recipient erased"
 REMINDER_MOVED = "interview changed: a reminder of its new state replaces this one"
 REMINDER_CANCELLED = "interview cancelled"
 
@@ -20,8 +21,8 @@ def message_for(notification_id: int):
     """The mail and its notification (detached, for the log), built from one query (not one
     per relation it names). No transaction stays open while SMTP talks."""
     application = joinedload(Notification.application)
-    notification, recipient_name, recipient_active = db.session.execute(
-        select(Notification, User.name, User.is_active)
+    notification, recipient_name, recipient_active, recipient_erased = db.session.execute(
+        select(Notification, User.name, User.is_active, User.erased_at.is_not(None))
         .join(User, User.id == Notification.recipient_id)
         .where(Notification.id == notification_id).options(
             application.joinedload(Application.job).joinedload(Job.company),
@@ -31,7 +32,8 @@ def message_for(notification_id: int):
             .joinedload(InterviewInterviewer.user))).one()
     try:
         if not recipient_active:  # deactivated since the mail was recorded (or resent): never
-            raise UndeliverableAddress(RECIPIENT_DEACTIVATED)
+            raise UndeliverableAddress(RECIPIENT_ERASED if recipient_erased
+                                       else RECIPIENT_DEACTIVATED)
         interview = notification.interview
         if KINDS[notification.kind].reminder and (
                 interview.status != INTERVIEW_SCHEDULED

@@ -220,8 +220,9 @@ def _invite(notification: Notification, context: dict, sender: str) -> bytes:
     interviewer taken off the interview, that interviewer alone."""
     interview = notification.interview
     candidate = notification.application.candidate
-    people = [(candidate.name, candidate.email)] + [(user.name, user.email)
-                                                   for user in interview.interviewers]
+    # an erased candidate is no attendee: their placeholder address would only bounce
+    people = [(candidate.name, candidate.email)] * (candidate.erased_at is None) + [
+        (user.name, user.email) for user in interview.interviewers]
     method = KINDS[notification.kind].invite
     if (method == invites.CANCEL
             and notification.recipient not in {email for _, email in people}):

@@ -9,7 +9,7 @@ from datetime import timedelta
 
 from flask import current_app
 from redis import RedisError
-from sqlalchemy import insert, literal, select, union, update
+from sqlalchemy import func, insert, literal, select, union, update
 
 from ats.common.access import active_recruiters_of
 from ats.extensions import db
@@ -140,13 +140,24 @@ def withdraw_reminders(interview_id: int, why: str) -> None:
         .execution_options(synchronize_session=False))
 
 
-def fail_pending_to(user_id: int) -> None:
-    """In the caller's transaction (a deactivation): the mail still pending to the user
-    fails, and is never sent."""
+def fail_pending_to(user_id: int, why: str = RECIPIENT_DEACTIVATED) -> None:
+    """In the caller's transaction (a deactivation, an erasure): the mail still pending to
+    the user fails with why, and is never sent."""
     db.session.execute(
         update(Notification)
         .where(Notification.recipient_id == user_id, Notification.status == NOTIFICATION_PENDING)
-        .values(status=NOTIFICATION_FAILED, last_error=RECIPIENT_DEACTIVATED, claimed_until=None)
+        .values(status=NOTIFICATION_FAILED, last_error=why, claimed_until=None)
+        .execution_options(synchronize_session=False))
+
+
+def scrub_addressed_to(user_id: int, address: str, placeholder: str) -> None:
+    """In the caller's transaction (an erasure): the user's address leaves every notification
+    to them, as the recipient and inside an error a mail server gave; the password resets
+    they name are about to go."""
+    db.session.execute(
+        update(Notification).where(Notification.recipient_id == user_id)
+        .values(recipient=placeholder, password_reset_id=None,
+                last_error=func.replace(Notification.last_error, address, placeholder))
         .execution_options(synchronize_session=False))
 
 

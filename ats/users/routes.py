@@ -2,6 +2,7 @@ from flask_jwt_extended import get_current_user
 
 from ats.auth.schemas import UserOut
 from ats.models import ADMIN
+from ats.privacy import services as privacy
 from ats.users import blp, services
 from ats.users.schemas import AccountState, UserPage, UserQuery
 
@@ -33,3 +34,13 @@ def get_user(user_id):
 def update_user(data, user_id):
     """Deactivate or reactivate an account (admins; not their own deactivation)."""
     return services.set_active_by_id(get_current_user(), user_id, data["is_active"])
+
+
+@blp.post("/<id:user_id>/erase", operation_id="eraseUser")
+@blp.auth(ADMIN)
+@blp.response(204)
+@blp.errors(404, 422)
+def erase_user(user_id):
+    """Erase a candidate (admins): the person goes, the hiring record stays; final. Erasing
+    an erased candidate changes nothing (204); any other account: 422."""
+    privacy.erase_user(get_current_user(), user_id)

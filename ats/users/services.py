@@ -48,6 +48,8 @@ def set_active(actor: User | None, user: User, active: bool) -> User:
     """An admin's (or the shell's, actor None) deactivation or reactivation of any account."""
     if actor is not None and actor.id == user.id and not active:
         raise ValidationFailed({"is_active": ["You cannot deactivate yourself."]})
+    if user.erased_at is not None and active:  # erasing is final
+        raise ValidationFailed({"is_active": ["An erased account stays inactive."]})
     return change_account(user, is_active=active)
 
 
