@@ -44,11 +44,11 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.register_converter(IdConverter, IdConverter.openapi_schema)
 
     from ats import (applications, attachments, auth, comments, companies, health, interviews,
-                     jobs, users)
+                     jobs, reports, users)
     from ats.common import sync  # noqa: F401 (stamps jobs and applications at each commit)
     from ats.notifications import routes as notifications
     for module in (auth, companies, users, jobs, applications, attachments, comments,
-                   interviews, notifications, health):
+                   interviews, notifications, reports, health):
         api.register_blueprint(module.blp)
     serve_swagger_ui_assets(app)
     serve_redoc_assets(app)

@@ -45,6 +45,7 @@ from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, AttachmentC
                         InterviewInterviewer, Job as JobRow, Notification, PasswordReset,
                         Scorecard, User)
 from ats.models import Attachment as AttachmentRow, Comment as CommentRow
+from ats.models import Application as ApplicationRow, ApplicationHistory as HistoryRow
 from ats.models import Interview as InterviewRow
 from tests.conftest import PASSWORD
 from tests.helpers import error_code
@@ -86,6 +87,8 @@ from tests.helpers import error_code
 # is its uploader; "own" is still the application's candidate, who sees every file of their
 # application but did not upload this one). "+resume": the application sent as a multipart
 # form with a résumé (a PDF) beside the cover letter. Uploads send a small PDF.
+# Reports: "-" asks for the caller's own scope (their company; every company for an admin);
+# company and open_job name one by company_id or job_id.
 # A cell is a status, with the error code of a 409 after a colon (CONFLICTS below).
 MATRIX_TABLE = """
 method path                                             object                 anon admin        rec          hm  hm_u f_rec f_hm own         cand
@@ -183,6 +186,18 @@ GET    /api/applications/{application_id}/scorecards    closed_job_application 4
 POST   /api/notifications/{notification_id}/resend      notification           401  202          202          403 403  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      closed_notification    401  202          202          403 403  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      sent_notification      401  409:sent    409:sent     403 403  404   404  404         404
+GET    /api/reports/funnel                              -                      401  200          200          403 403  -     -    -           403
+GET    /api/reports/funnel                              company                401  200          200          403 403  404   403  -           403
+GET    /api/reports/funnel                              open_job               401  200          200          403 403  404   403  403         403
+GET    /api/reports/time-in-stage                       -                      401  200          200          403 403  -     -    -           403
+GET    /api/reports/time-in-stage                       company                401  200          200          403 403  404   403  -           403
+GET    /api/reports/time-in-stage                       open_job               401  200          200          403 403  404   403  403         403
+GET    /api/reports/time-to-hire                        -                      401  200          200          403 403  -     -    -           403
+GET    /api/reports/time-to-hire                        company                401  200          200          403 403  404   403  -           403
+GET    /api/reports/time-to-hire                        open_job               401  200          200          403 403  404   403  403         403
+GET    /api/reports/outcomes                            -                      401  200          200          403 403  -     -    -           403
+GET    /api/reports/outcomes                            company                401  200          200          403 403  404   403  -           403
+GET    /api/reports/outcomes                            open_job               401  200          200          403 403  404   403  403         403
 """
 COLUMNS = ("anon", "admin", "rec", "hm", "hm_u", "f_rec", "f_hm", "own", "cand")
 CONFLICTS = {"has_apps": "job_has_applications", "applied": "already_applied", "closed": "job_closed",
@@ -1097,6 +1112,31 @@ CONTENT.update({
          {card for card in scorecards_of(w, o.application) if card[0] == o.id})),
     "GET /api/applications/{application_id}/scorecards": lambda w, p, o, sent, r: (
         scorecards_of(w, o), {(i["interview_id"], i["interviewer"]["id"]) for i in r.get_json()["items"]}),
+})
+def in_report(world, person, obj, *where) -> int:
+    """History entries (where ...) of the applications a report covers: the company or job
+    named, else the caller's company (everyone's for an admin)."""
+    stmt = select(db.func.count()).select_from(HistoryRow).join(ApplicationRow).where(*where)
+    if isinstance(obj, Company):
+        stmt = stmt.where(ApplicationRow.company_id == obj.id)
+    elif isinstance(obj, Job):
+        stmt = stmt.where(ApplicationRow.job_id == obj.id)
+    elif person.role != ADMIN:
+        stmt = stmt.where(ApplicationRow.company_id == world.companies[person.company].id)
+    with world.app.app_context():
+        return db.session.scalar(stmt)
+
+
+CONTENT.update({
+    "GET /api/reports/funnel": lambda w, p, o, sent, r: (
+        in_report(w, p, o, HistoryRow.to_stage == "applied"), r.get_json()["stages"][0]["entered"]),
+    "GET /api/reports/time-in-stage": lambda w, p, o, sent, r: (
+        in_report(w, p, o, HistoryRow.from_stage == "applied"), r.get_json()["stages"][0]["count"]),
+    "GET /api/reports/time-to-hire": lambda w, p, o, sent, r: (
+        in_report(w, p, o, HistoryRow.to_stage == "hired"), r.get_json()["count"]),
+    "GET /api/reports/outcomes": lambda w, p, o, sent, r: (
+        in_report(w, p, o, HistoryRow.to_stage == "rejected"),
+        sum(r.get_json()["rejected"]["by_reason"].values())),
 })
 LISTS = {"GET /api/jobs", "GET /api/interviews", "GET /api/applications", "GET /api/companies/{company_id}/members",
          "GET /api/users", "GET /api/applications/{application_id}/comments",
