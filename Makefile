@@ -6,7 +6,7 @@ PORT ?= 5000
 REDOC_VERSION ?= 2.5.4
 REDOC_DIR := ats/static/redoc
 
-.PHONY: install run test bench bench-upload bench-erasure bench-webhooks redoc clean
+.PHONY: install run test bench bench-reports bench-upload bench-erasure bench-webhooks redoc clean
 
 install: $(VENV)/.installed
 
@@ -26,6 +26,9 @@ test: install  ## the suite on SQLite; set TEST_DATABASE_URL=postgresql://… fo
 
 bench: install  ## the load benchmark at 1,000,000 applications (PostgreSQL; about 5 minutes)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+bench-reports: install  ## the reports at 1,000,000 applications, for companies of every size and for all (PostgreSQL; about 7 minutes)
+	$(BIN)/python bench/reports.py $(BENCH_ARGS)
 
 bench-upload: install  ## memory of one worker per 10 MiB upload and download (SQLite; BENCH_ARGS="--database-url postgresql://… --s3")
 	$(BIN)/python bench/upload_memory.py $(BENCH_ARGS)

@@ -44,12 +44,12 @@ def create_app(overrides: dict | None = None) -> Flask:
     api.register_converter(IdConverter, IdConverter.openapi_schema)
 
     from ats import (applications, attachments, auth, comments, companies, health, interviews,
-                     jobs, users)
+                     jobs, reports, users)
     from ats.common import sync  # noqa: F401 (stamps jobs and applications at each commit)
     from ats.notifications import routes as notifications
     from ats.webhooks import routes as webhooks
     for module in (auth, companies, users, jobs, applications, attachments, comments,
-                   interviews, notifications, webhooks, health):
+                   interviews, notifications, webhooks, reports, health):
         api.register_blueprint(module.blp)
     serve_swagger_ui_assets(app)
     serve_redoc_assets(app)

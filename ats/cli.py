@@ -97,6 +97,15 @@ def cleanup():
     click.echo(f"{delete_expired()} expired idempotency key(s) deleted.")
 
 
+@ats_cli.command("rebuild-reports")
+def rebuild_reports():
+    """Rebuild the reports' summary (stage_stays) from the application history, after
+    history rows were changed by hand (moves wait while it runs)."""
+    from ats.reports import stays
+
+    click.echo(f"{stays.rebuild_all()} stays rebuilt from the history.")
+
+
 @ats_cli.command("stats")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
 def stats(as_json):

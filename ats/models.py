@@ -203,6 +203,46 @@ class ApplicationHistory(db.Model):
     changed_by: Mapped[User] = relationship()
 
 
+# what the reports read beside the stage and its seconds: one index serves a whole report
+_STAY_REPORTED = ("from_stage", "reason", "applied_at", "job_id", "entered_at")
+
+
+class StageStay(db.Model):
+    """The reports' summary of the history: one row per history entry, that is per stage an
+    application entered, with when it left it (null while it is there) and how many seconds
+    it stayed. Written in the transaction of the entry (ats.reports.stays), rebuilt from the
+    history by ats.reports.stays.rebuild; its indexes keep each company's (each job's,
+    everyone's) stays in stage and length order, so a percentile is read without sorting."""
+
+    __tablename__ = "stage_stays"
+    __table_args__ = (
+        Index("ix_stage_stays_company_id_stage_seconds", "company_id", "stage", "seconds",
+              postgresql_include=_STAY_REPORTED),
+        Index("ix_stage_stays_job_id_stage_seconds", "job_id", "stage", "seconds",
+              postgresql_include=("company_id", *_STAY_REPORTED)),  # a recruiter's: theirs too
+        Index("ix_stage_stays_stage_seconds", "stage", "seconds", postgresql_include=_STAY_REPORTED),
+        Index("ix_stage_stays_application_id", "application_id"),
+    )
+
+    history_id: Mapped[int] = mapped_column(
+        ForeignKey("application_history.id", ondelete="CASCADE"), primary_key=True,
+        autoincrement=False)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    # the application's, copied (they never change): a report filters one table
+    company_id: Mapped[int]
+    job_id: Mapped[int]
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    from_stage: Mapped[str | None] = mapped_column(String(20))
+    stage: Mapped[str] = mapped_column(String(20))
+    reason: Mapped[str | None] = mapped_column(String(40))
+    entered_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    left_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    seconds: Mapped[float | None]  # left_at - entered_at
+
+    entry: Mapped[ApplicationHistory] = relationship()
+    application: Mapped[Application] = relationship()
+
+
 class Comment(db.Model):
     """A staff note on an application: internal, never shown to its candidate."""
 

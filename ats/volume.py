@@ -24,7 +24,8 @@ from ats.auth.passwords import hash_password
 from ats.common.db import utcnow
 from ats.extensions import db
 from ats.models import (CANDIDATE, HIRING_MANAGER, INTERVIEW_SCHEDULED, JOB_CLOSED, JOB_OPEN,
-                        RECRUITER, Company, User)
+                        RECRUITER, Company, StageStay, User)
+from ats.reports import stays
 from ats.seed import PASSWORD
 
 # scale 1.0: the volume the load benchmark is specified for
@@ -84,6 +85,7 @@ COLUMNS = {
                    "created_by_id", "created_at", "updated_at"),
     "interview_interviewers": ("interview_id", "user_id", "starts_at", "ends_at", "active"),
 }
+SUMMARY = "stage_stays"  # derived from the history once it is written (ats.reports.stays)
 WITH_IDS = ("companies", "users", "jobs", "applications", "application_history", "interviews")
 INTERVIEW_MINUTES = (30, 45, 60, 60, 90)
 FUTURE_INTERVIEW_DAYS = 21  # of the applications now in interview, some have one ahead
@@ -201,6 +203,7 @@ class _Load:
         self.next_id = {
             table: self.connection.scalar(text(f"SELECT coalesce(max(id), 0) FROM {table}")) + 1
             for table in WITH_IDS}
+        self.first_history_id = self.next_id["application_history"]
         self.now = utcnow().timestamp()
         # hashing is the slow part of making an account: one hash serves them all
         self.password_hash = hash_password(PASSWORD)
@@ -357,7 +360,21 @@ class _Load:
             self._write("interview_interviewers", seats[start:start + CHUNK], progress=False)
         self.counts["interviews"] += len(rows)
 
+    def summarise(self) -> None:
+        """The reports' summary of the history rows this load wrote (their applications are
+        all new). On PostgreSQL a load larger than what is there builds the summary's indexes
+        after its rows, in one pass each, instead of keeping them up row by row."""
+        written = self.next_id["application_history"] - self.first_history_id
+        rebuild_indexes = self.postgres and written > self.first_history_id
+        indexes = StageStay.__table__.indexes if rebuild_indexes else ()
+        for index in indexes:
+            index.drop(self.connection)
+        stays.rebuild(self.first_history_id)
+        for index in indexes:
+            index.create(self.connection)
+
     def finish(self) -> None:
+        self.summarise()
         if self.postgres:  # rows came with their ids: move each sequence past them
             for table in WITH_IDS:
                 self.connection.execute(text(
@@ -368,10 +385,10 @@ class _Load:
             # fresh statistics, or the planner guesses from an empty table; VACUUM also sets the
             # hint bits and visibility map now, which the first readers would otherwise pay for
             with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                for table in COLUMNS:
+                for table in (*COLUMNS, SUMMARY):
                     conn.execute(text(f"VACUUM (ANALYZE) {table}"))
         else:
-            for table in COLUMNS:
+            for table in (*COLUMNS, SUMMARY):
                 db.session.execute(text(f"ANALYZE {table}"))
             db.session.commit()
 

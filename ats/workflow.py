@@ -34,6 +34,10 @@ TRANSITIONS: dict[str, dict[str, frozenset]] = {
 
 STAGES: tuple[str, ...] = tuple(TRANSITIONS)
 
+# the way forward, in order: every open stage leads to the next one (or ends rejected or
+# withdrawn); reports count how many applications go each step of it
+PIPELINE: tuple[str, ...] = (APPLIED, SCREENING, INTERVIEW, OFFER, HIRED)
+OPEN_STAGES: tuple[str, ...] = tuple(stage for stage, moves in TRANSITIONS.items() if moves)
 # the stages an application ends in (hired, rejected, withdrawn)
 FINAL_STAGES: tuple[str, ...] = tuple(stage for stage, moves in TRANSITIONS.items() if not moves)
 
@@ -95,6 +99,12 @@ class StageConflict(Exception):
 def allowed_moves(stage: str, role: str | None = None) -> tuple[str, ...]:
     """The moves from stage: every one, or those role may make."""
     return tuple(to for to, roles in TRANSITIONS[stage].items() if role is None or role in roles)
+
+
+def next_in_pipeline(stage: str) -> str | None:
+    """The pipeline stage after stage (None for hired and the stages off the pipeline)."""
+    position = PIPELINE.index(stage) + 1 if stage in PIPELINE else len(PIPELINE)
+    return PIPELINE[position] if position < len(PIPELINE) else None
 
 
 def is_final(stage: str) -> bool:

@@ -24,7 +24,7 @@ from ats.extensions import db  # noqa: E402
 
 # tables that grow with use: a sequential scan of one is a query that slows down as they grow
 LARGE_TABLES = {"applications", "application_history", "jobs", "users", "job_hiring_managers",
-                "notifications", "interviews", "interview_interviewers", "scorecards"}
+                "notifications", "interviews", "interview_interviewers", "scorecards", "stage_stays"}
 
 
 @dataclass

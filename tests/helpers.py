@@ -13,6 +13,14 @@ def count(app, table, *where) -> int:
         return db.session.scalar(select(func.count()).select_from(table).where(*where))
 
 
+def stage_stays(app) -> list[tuple]:
+    """Every row of the reports' summary, in history order."""
+    from ats.models import StageStay
+    with app.app_context():
+        return [tuple(row) for row in db.session.execute(
+            select(StageStay.__table__).order_by(StageStay.history_id))]
+
+
 def assert_error(response, status, code):
     assert response.status_code == status, response.get_data(as_text=True)[:500]
     assert error_code(response) == code

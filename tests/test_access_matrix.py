@@ -45,6 +45,7 @@ from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, AttachmentC
                         InterviewInterviewer, Job as JobRow, Notification, PasswordReset,
                         Scorecard, User)
 from ats.models import Attachment as AttachmentRow, Comment as CommentRow
+from ats.models import Application as ApplicationRow, ApplicationHistory as HistoryRow
 from ats.models import Interview as InterviewRow
 from ats.models import Webhook as WebhookRow, WebhookDelivery as WebhookDeliveryRow
 from tests.conftest import PASSWORD
@@ -90,6 +91,8 @@ from tests.helpers import error_code
 # webhook: a subscription of company A or B (made by its rec1); webhook_delivery: a ping
 # delivery of one (its receiver does not answer, so it stays pending). Candidates have no
 # "own" webhook: each is "cand".
+# Reports: "-" asks for the caller's own scope (their company; every company for an admin);
+# company and open_job name one by company_id or job_id.
 # A cell is a status, with the error code of a 409 after a colon (CONFLICTS below).
 MATRIX_TABLE = """
 method path                                             object                 anon admin        rec          hm  hm_u f_rec f_hm own         cand
@@ -195,6 +198,18 @@ POST   /api/webhooks/{webhook_id}/rotate-secret         webhook                4
 POST   /api/webhooks/{webhook_id}/ping                  webhook                401  202          202          403 403  404   404  -           404
 GET    /api/webhooks/{webhook_id}/deliveries            webhook                401  200          200          403 403  404   404  -           404
 POST   /api/webhook-deliveries/{delivery_id}/redeliver  webhook_delivery       401  202          202          403 403  404   404  -           404
+GET    /api/reports/funnel                              -                      401  200          200          403 403  -     -    -           403
+GET    /api/reports/funnel                              company                401  200          200          403 403  404   403  -           403
+GET    /api/reports/funnel                              open_job               401  200          200          403 403  404   403  403         403
+GET    /api/reports/time-in-stage                       -                      401  200          200          403 403  -     -    -           403
+GET    /api/reports/time-in-stage                       company                401  200          200          403 403  404   403  -           403
+GET    /api/reports/time-in-stage                       open_job               401  200          200          403 403  404   403  403         403
+GET    /api/reports/time-to-hire                        -                      401  200          200          403 403  -     -    -           403
+GET    /api/reports/time-to-hire                        company                401  200          200          403 403  404   403  -           403
+GET    /api/reports/time-to-hire                        open_job               401  200          200          403 403  404   403  403         403
+GET    /api/reports/outcomes                            -                      401  200          200          403 403  -     -    -           403
+GET    /api/reports/outcomes                            company                401  200          200          403 403  404   403  -           403
+GET    /api/reports/outcomes                            open_job               401  200          200          403 403  404   403  403         403
 """
 COLUMNS = ("anon", "admin", "rec", "hm", "hm_u", "f_rec", "f_hm", "own", "cand")
 CONFLICTS = {"has_apps": "job_has_applications", "applied": "already_applied", "closed": "job_closed",
@@ -1193,6 +1208,31 @@ CONTENT.update({
     # a new delivery of the same event
     "POST /api/webhook-deliveries/{delivery_id}/redeliver": lambda w, p, o, sent, r: (
         (delivery_event(w, o.id), True), (r.get_json()["event_id"], r.get_json()["id"] != o.id)),
+})
+def in_report(world, person, obj, *where) -> int:
+    """History entries (where ...) of the applications a report covers: the company or job
+    named, else the caller's company (everyone's for an admin)."""
+    stmt = select(db.func.count()).select_from(HistoryRow).join(ApplicationRow).where(*where)
+    if isinstance(obj, Company):
+        stmt = stmt.where(ApplicationRow.company_id == obj.id)
+    elif isinstance(obj, Job):
+        stmt = stmt.where(ApplicationRow.job_id == obj.id)
+    elif person.role != ADMIN:
+        stmt = stmt.where(ApplicationRow.company_id == world.companies[person.company].id)
+    with world.app.app_context():
+        return db.session.scalar(stmt)
+
+
+CONTENT.update({
+    "GET /api/reports/funnel": lambda w, p, o, sent, r: (
+        in_report(w, p, o, HistoryRow.to_stage == "applied"), r.get_json()["stages"][0]["entered"]),
+    "GET /api/reports/time-in-stage": lambda w, p, o, sent, r: (
+        in_report(w, p, o, HistoryRow.from_stage == "applied"), r.get_json()["stages"][0]["count"]),
+    "GET /api/reports/time-to-hire": lambda w, p, o, sent, r: (
+        in_report(w, p, o, HistoryRow.to_stage == "hired"), r.get_json()["count"]),
+    "GET /api/reports/outcomes": lambda w, p, o, sent, r: (
+        in_report(w, p, o, HistoryRow.to_stage == "rejected"),
+        sum(r.get_json()["rejected"]["by_reason"].values())),
 })
 LISTS = {"GET /api/jobs", "GET /api/interviews", "GET /api/companies/{company_id}/webhooks",
          "GET /api/webhooks/{webhook_id}/deliveries", "GET /api/applications", "GET /api/companies/{company_id}/members",

@@ -11,7 +11,7 @@ from ats.extensions import db
 from ats.models import (CANDIDATE, HIRING_MANAGER, RECRUITER, Application, ApplicationHistory,
                         Company, Job, User, job_hiring_managers)
 from ats.seed import PASSWORD
-from tests.helpers import count, ids
+from tests.helpers import count, ids, stage_stays
 
 SMALL = ["--companies", "3", "--jobs", "12", "--applications", "300"]
 SAME_MOMENT = timedelta(seconds=1)  # rows made through the API take their clocks one by one
@@ -206,3 +206,19 @@ def test_bad_option_values_are_usage_errors(runner, app, options):
     result = runner.invoke(args=["ats", "seed", *options])
     assert result.exit_code == 2, result.output
     assert set(table_counts(app).values()) == {0}
+
+
+def test_the_volume_is_summarised_for_the_reports(runner, app, make_user, make_job,
+                                                  make_application, recruiter):
+    """A row of stage_stays for every history row a load writes, as rebuilding the summary
+    from the history gives, the API's rows untouched: the first load (larger than what is
+    there) builds the summary's indexes afresh, the second keeps them up as it goes."""
+    make_application(make_user(), make_job(recruiter)["id"])
+    before = stage_stays(app)
+    seed(runner, *SMALL)
+    seed(runner, *SMALL)
+    after = stage_stays(app)
+    assert after[:len(before)] == before and len(after) == count(app, ApplicationHistory)
+    result = runner.invoke(args=["ats", "rebuild-reports"])
+    assert result.exit_code == 0, result.output
+    assert stage_stays(app) == after

@@ -35,6 +35,13 @@ def test_the_stages():
     assert workflow.INITIAL == "applied"
 
 
+def test_the_pipeline_the_reports_follow():
+    assert workflow.PIPELINE == ("applied", "screening", "interview", "offer", "hired")
+    assert workflow.OPEN_STAGES == OPEN
+    assert [workflow.next_in_pipeline(stage) for stage in workflow.STAGES] == [
+        "screening", "interview", "offer", "hired", None, None, None]
+
+
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize("from_stage", workflow.STAGES)
 @pytest.mark.parametrize("to_stage", workflow.STAGES)

@@ -17,6 +17,7 @@ from ats.extensions import db
 from ats.interviews import services as interviews
 from ats.models import Application, ApplicationHistory, Job, User
 from ats.notifications import outbox
+from ats.reports import stays
 from ats.webhooks import events
 
 
@@ -64,12 +65,15 @@ def apply(user: User, job_id: int, data: dict) -> Application:
     if already_applied:
         raise _already_applied()
     resume = data.get("resume") and attachments.judge(data["resume"], "resume")  # 413, 415
-    application = Application(job=job, company_id=job.company_id, candidate=user,
+    now = utcnow()  # the application and its first history entry are one moment
+    application = Application(job=job, job_id=job.id, company_id=job.company_id, candidate=user,
                               stage=workflow.INITIAL, cover_letter=data.get("cover_letter"),
-                              attachment_count=1 if resume else 0)
+                              attachment_count=1 if resume else 0, created_at=now)
     db.session.add(application)
-    db.session.add(ApplicationHistory(application=application, from_stage=None,
-                                      to_stage=workflow.INITIAL, changed_by_id=user.id))
+    entry = ApplicationHistory(application=application, from_stage=None,
+                               to_stage=workflow.INITIAL, changed_by_id=user.id, changed_at=now)
+    db.session.add(entry)
+    stays.opened(application, entry)
     with conflict_if_lost(_already_applied):  # the same candidate applying twice at once: one wins
         notifications = outbox.record_new_application(application)  # flushes: may lose the race
         events.application_event(events.APPLICATION_CREATED, application)
@@ -151,9 +155,13 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
         raise workflow.InvalidTransition(
             current, to_stage, user.role, f"The application was moved to {current} meanwhile; reload it.")
     sync.changed(Application, [application.id], [application])
+    now = utcnow()  # the move's entry, and the end of the stay it closes
     move = ApplicationHistory(application_id=application.id, from_stage=from_stage,
-                              to_stage=to_stage, changed_by_id=user.id, note=note, reason=reason)
+                              to_stage=to_stage, changed_by_id=user.id, note=note, reason=reason,
+                              changed_at=now)
     db.session.add(move)
+    stays.close(application.id, now)
+    stays.opened(application, move)
     # the candidate's own move (a withdrawal) is news for the staff; a staff move, for the candidate
     notifications = (outbox.record_withdrawal(application, move) if is_candidate(user)
                      else outbox.record_stage_change(application, move))

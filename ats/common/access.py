@@ -277,6 +277,25 @@ def webhook_delivery_visible_or_404(delivery_id: int, user: User) -> WebhookDeli
     return delivery
 
 
+# --- reports ---------------------------------------------------------------------------
+
+def reports_scope_or_404(user: User, company_id: int | None, job_id: int | None) -> tuple:
+    """(company_id, job_id) a report covers, None standing for all: a recruiter's own company
+    (another's is not there: 404), any company for an admin, or all of them when none is
+    named; a job only within that company. The role (recruiter or admin) is the route's check."""
+    if not is_admin(user):
+        if company_id is not None and company_id != user.company_id:
+            raise NotFound(f"Company {company_id} not found.")
+        company_id = user.company_id
+    elif company_id is not None:
+        get_or_404(Company, company_id)
+    if job_id is not None:
+        job = db.session.get(Job, job_id)
+        if job is None or company_id not in (None, job.company_id):
+            raise NotFound(f"Job {job_id} not found.")
+    return company_id, job_id
+
+
 def visible_jobs(user: User | None):
     """SQL condition for the jobs user may see (None: all of them)."""
     if is_admin(user):
