@@ -6,7 +6,7 @@ PORT ?= 5000
 REDOC_VERSION ?= 2.5.4
 REDOC_DIR := ats/static/redoc
 
-.PHONY: install run test bench bench-reports bench-upload bench-erasure redoc clean
+.PHONY: install run test bench bench-reports bench-upload bench-erasure bench-webhooks redoc clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,9 @@ bench-upload: install  ## memory of one worker per 10 MiB upload and download (S
 
 bench-erasure: install  ## erasing candidates at scale, with every statement's plan (PostgreSQL: DATABASE_URL of a loaded database it may erase from)
 	$(BIN)/python bench/erasure.py $(BENCH_ARGS)
+
+bench-webhooks: install  ## webhook deliveries per second of one worker to a local receiver (SQLite; BENCH_ARGS=N deliveries, DATABASE_URL=postgresql://… an empty database)
+	$(BIN)/python bench/webhook_throughput.py $(BENCH_ARGS)
 
 redoc:  ## re-vendor ReDoc's script for /api/redoc from npm (redoc@$(REDOC_VERSION), MIT) into ats/static/redoc/
 	tmp=$$(mktemp -d) && trap 'rm -rf "$$tmp"' EXIT && \

@@ -1,11 +1,11 @@
-"""The RQ worker for the `emails` queue: `python worker.py` (the Procfile's `worker` line), or
-RQ's own command line naming this class, which is the same worker:
+"""The RQ worker: `python worker.py` serves the `emails` queue (the Procfile's `worker` line),
+`python worker.py webhooks` the webhook deliveries (its `webhooks` line); or RQ's own command
+line naming this class, which is the same worker:
 
     rq worker -w worker.EmailWorker emails
 
-Each channel has its own queue (ats.notifications.channels): the webhook channel's will be
-`webhooks`, served by workers of this class started on it (`rq worker -w worker.EmailWorker
-webhooks`), so that a slow receiver never holds up mail. Any of them sweeps every channel.
+Each channel has its own queue (ats.notifications.channels), served by workers of its own,
+so that a slow webhook receiver never holds up mail. Any of them sweeps every channel.
 
 EmailWorker builds the app once, when it starts, and sends each mail in this process (RQ's
 SimpleWorker), not in a work horse forked per job, which would start cold every time: so the
@@ -32,6 +32,7 @@ import ctypes
 import logging
 import os
 import signal
+import sys
 import threading
 import time
 from datetime import timedelta
@@ -209,7 +210,13 @@ class EmailWorker(SimpleWorker):
 
 
 def main() -> None:
-    EmailWorker().work(logging_level="INFO")
+    """`python worker.py [QUEUE ...]`: the queues named (channels' queues), else `emails`."""
+    known = {channel.queue for channel in channels.CHANNELS.values()}
+    queues = sys.argv[1:] or [QUEUE_NAME]
+    if unknown := [name for name in queues if name not in known]:
+        raise SystemExit(f"Unknown queue {', '.join(unknown)}: the queues are "
+                         f"{', '.join(sorted(known))}.")
+    EmailWorker(queues).work(logging_level="INFO")
 
 
 if __name__ == "__main__":

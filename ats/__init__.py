@@ -47,8 +47,9 @@ def create_app(overrides: dict | None = None) -> Flask:
                      jobs, reports, users)
     from ats.common import sync  # noqa: F401 (stamps jobs and applications at each commit)
     from ats.notifications import routes as notifications
+    from ats.webhooks import routes as webhooks
     for module in (auth, companies, users, jobs, applications, attachments, comments,
-                   interviews, notifications, reports, health):
+                   interviews, notifications, webhooks, reports, health):
         api.register_blueprint(module.blp)
     serve_swagger_ui_assets(app)
     serve_redoc_assets(app)

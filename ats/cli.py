@@ -79,7 +79,8 @@ def seed(scale, companies, jobs, applications, candidates, random_seed):
 @click.option("--failed", "with_failed", is_flag=True,
               help="Also the failed ones, with fresh attempts (after an outage, a fixed address).")
 def requeue(with_failed):
-    """Hand every notification still pending back to the queue (inline without REDIS_URL)."""
+    """Hand every notification (mail, webhook delivery) still pending back to its queue
+    (inline without REDIS_URL)."""
     from ats.notifications.delivery import reopen_failed, requeue_pending
 
     if with_failed:

@@ -9,6 +9,8 @@ from redis.retry import Retry
 
 ENVIRONMENTS = ("production", "development", "testing")
 MIN_SECRET_BYTES = 32
+# waits between the attempts of a temporary failure: nine attempts over about 27 hours
+RETRY_DELAYS = [60, 300, 900, 3600, 7200, 14400, 28800, 43200]
 
 
 class ConfigError(RuntimeError):
@@ -120,9 +122,14 @@ def from_environment() -> dict:
         "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", "ATS <no-reply@ats.local>"),
         # a temporary failure is tried again for about 27 hours, as mail servers themselves do
         "MAIL_MAX_ATTEMPTS": max(1, _int("MAIL_MAX_ATTEMPTS", 9)),
-        "MAIL_RETRY_DELAYS": _delays("MAIL_RETRY_DELAYS", [60, 300, 900, 3600, 7200, 14400,
-                                                           28800, 43200]),
+        "MAIL_RETRY_DELAYS": _delays("MAIL_RETRY_DELAYS", RETRY_DELAYS),
         "MAIL_SEND_TIMEOUT": max(1, _int("MAIL_SEND_TIMEOUT", 60)),
+        # webhooks: a receiver that does not answer 2xx is tried again for the same 27 hours
+        "WEBHOOK_MAX_ATTEMPTS": max(1, _int("WEBHOOK_MAX_ATTEMPTS", 9)),
+        "WEBHOOK_RETRY_DELAYS": _delays("WEBHOOK_RETRY_DELAYS", RETRY_DELAYS),
+        "WEBHOOK_SEND_TIMEOUT": max(1, _int("WEBHOOK_SEND_TIMEOUT", 10)),
+        # http and loopback, private or link-local addresses: for receivers on a laptop or in tests
+        "WEBHOOK_ALLOW_PRIVATE_URLS": _bool("WEBHOOK_ALLOW_PRIVATE_URLS", env != "production"),
         # how often an idle worker wakes to sweep the outbox (and RQ's registries)
         "WORKER_SWEEP_SECONDS": max(1, _int("WORKER_SWEEP_SECONDS", 20)),
         # how long before an interview its reminder goes out (decimal hours: 0.5 is 30 minutes)

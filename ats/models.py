@@ -444,6 +444,9 @@ class Notification(db.Model):
         Index("ix_notifications_recipient_id_id", "recipient_id", "id"),
     )
 
+    # what the delivery code (ats.notifications.delivery) writes when a row has gone out
+    SENT, SENT_AT = NOTIFICATION_SENT, "sent_at"
+
     id: Mapped[int] = mapped_column(primary_key=True)
     # what the mail is about: an application (and the move), or a password reset
     application_id: Mapped[int | None] = mapped_column(ForeignKey("applications.id"))
@@ -472,6 +475,81 @@ class Notification(db.Model):
     history: Mapped[ApplicationHistory | None] = relationship()
     password_reset: Mapped[PasswordReset | None] = relationship()
     interview: Mapped[Interview | None] = relationship()
+
+
+class Webhook(db.Model):
+    """A company's subscription: the events it wants POSTed to url, signed with secret."""
+
+    __tablename__ = "webhooks"
+    __table_args__ = (Index("ix_webhooks_company_id_id", "company_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    url: Mapped[str] = mapped_column(String(2048))
+    events: Mapped[list[str]] = mapped_column(JSON)  # event types (ats.webhooks.events.TYPES)
+    description: Mapped[str | None] = mapped_column(String(500))
+    is_active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    # whsec_ + base64 of random bytes: kept as such, since every send is signed with it
+    secret: Mapped[str] = mapped_column(String(100))
+    # after a failed attempt its deliveries wait until then without an attempt, so a receiver
+    # that hangs costs one timeout per back-off, not one per delivery
+    paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class WebhookEvent(db.Model):
+    """Something that happened to a company, frozen as it was then: payload is the body every
+    delivery of it POSTs ({type, timestamp, data}), in this one column."""
+
+    __tablename__ = "webhook_events"
+    __table_args__ = (Index("ix_webhook_events_candidate_id", "candidate_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    company_id: Mapped[int] = mapped_column(ForeignKey("companies.id"))
+    type: Mapped[str] = mapped_column(String(40))
+    payload: Mapped[dict] = mapped_column(JSON)
+    # the candidate whose personal data payload carries, if any: an erasure scrubs their events
+    candidate_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+DELIVERY_PENDING, DELIVERY_DELIVERED, DELIVERY_FAILED = "pending", "delivered", "failed"
+DELIVERY_STATUSES = (DELIVERY_PENDING, DELIVERY_DELIVERED, DELIVERY_FAILED)
+
+
+class WebhookDelivery(db.Model):
+    """The webhook channel's outbox: one event to POST to one subscription, recorded in the
+    transaction of the event. Its life (pending, claimed, retried, failed) is a notification's:
+    the same columns, handled by the same code (ats.notifications.delivery)."""
+
+    __tablename__ = "webhook_deliveries"
+    __table_args__ = (
+        CheckConstraint(_one_of("status", DELIVERY_STATUSES), name="status"),
+        # a subscription's deliveries, newest first, and by status; the sweep's pending rows
+        Index("ix_webhook_deliveries_webhook_id_id", "webhook_id", "id"),
+        Index("ix_webhook_deliveries_webhook_id_status_id", "webhook_id", "status", "id"),
+        Index("ix_webhook_deliveries_status_id", "status", "id"),
+        Index("ix_webhook_deliveries_event_id", "event_id"),
+    )
+
+    SENT, SENT_AT = DELIVERY_DELIVERED, "delivered_at"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id", ondelete="CASCADE"))
+    event_id: Mapped[int] = mapped_column(ForeignKey("webhook_events.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(String(10), default=DELIVERY_PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    response_status: Mapped[int | None]  # the receiver's last answer (None: no answer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # not attempted before then: its subscription is backing off after a failure
+    send_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    webhook: Mapped[Webhook] = relationship()
+    event: Mapped[WebhookEvent] = relationship()
 
 
 IDEMPOTENCY_IN_PROGRESS, IDEMPOTENCY_DONE = "in_progress", "done"

@@ -14,8 +14,9 @@ from rq import Queue, Worker
 
 from ats import config, workflow
 from ats.extensions import db
-from ats.models import Application, Company
-from ats.notifications.queue import QUEUE_NAME
+from ats.common.db import utcnow
+from ats.models import NOTIFICATION_FAILED, NOTIFICATION_PENDING, Application, Company
+from ats.notifications.channels import CHANNELS
 
 TIMEOUT = 3  # seconds a check waits on one network step: a hung service fails, never hangs us
 MIN_SECRET_CHARACTERS = 10  # distinct characters: "aaaa…" or "1234123412341234…" is no secret
@@ -99,9 +100,15 @@ class CheckFailed(Exception):
 
 
 def run_checks() -> list[Check]:
-    """Configuration, database, Redis and SMTP, each bounded by TIMEOUT, never raising."""
-    return [_run(name, probe) for name, probe in (
+    """Configuration, database, Redis, SMTP and the outbox's backlog, each bounded by TIMEOUT,
+    never raising."""
+    checks = [_run(name, probe) for name, probe in (
         ("config", _config), ("database", _database), ("redis", _redis), ("smtp", _smtp))]
+    database = checks[1]
+    # the backlog is read from the tables the database check has found migrated
+    checks.append(_run("outbox", _outbox) if database.ok
+                  else Check("outbox", "skipped", "the database check failed"))
+    return checks
 
 
 def _run(name: str, probe) -> Check:
@@ -199,13 +206,16 @@ def _redis() -> tuple[str, str]:
                                       retry=Retry(NoBackoff(), 0))
     try:
         connection.ping()
-        queue = Queue(QUEUE_NAME, connection=connection)
-        waiting, workers = queue.count, Worker.count(connection=connection, queue=queue)
+        queues = []
+        for channel in CHANNELS.values():  # one queue per channel, each with its own workers
+            queue = Queue(channel.queue, connection=connection)
+            queues.append(f"queue {channel.queue}: {queue.count} job(s) waiting, "
+                          f"{Worker.count(connection=connection, queue=queue)} worker(s)")
     except redis.RedisError as error:
         raise _failed_at(where, error) from None
     finally:
         connection.close()
-    return "ok", f"{where}, queue {QUEUE_NAME}: {waiting} job(s) waiting, {workers} worker(s)"
+    return "ok", f"{where}, {'; '.join(queues)}"
 
 
 def _smtp() -> tuple[str, str]:
@@ -233,3 +243,31 @@ def _smtp() -> tuple[str, str]:
     except (OSError, smtplib.SMTPException, CheckFailed) as error:  # QUIT is sent on the way out
         raise _failed_at(where, error) from None
     return "ok", f"{where} answers ({', '.join(steps)})"
+
+
+def _age(seconds: float) -> str:
+    for unit, size in (("d", 86400), ("h", 3600), ("min", 60)):
+        if seconds >= size:
+            return f"{seconds / size:.0f} {unit}"
+    return f"{seconds:.0f} s"
+
+
+def _outbox() -> tuple[str, str]:
+    """Per channel (mail, webhooks): rows pending and the age of the oldest, rows failed.
+    Two indexed reads per channel (status, id)."""
+    now, parts = utcnow(), []
+    try:
+        for name, channel in CHANNELS.items():
+            outbox = channel.outbox
+            pending, oldest = db.session.execute(
+                sa.select(sa.func.count(), sa.func.min(outbox.created_at))
+                .where(outbox.status == NOTIFICATION_PENDING)).one()
+            failed = db.session.scalar(sa.select(sa.func.count())
+                                       .where(outbox.status == NOTIFICATION_FAILED))
+            age = f" (oldest {_age((now - oldest).total_seconds())})" if oldest else ""
+            parts.append(f"{name}: {pending} pending{age}, {failed} failed")
+    except sa.exc.SQLAlchemyError as error:
+        raise _failed_at("outbox", error) from None
+    finally:
+        db.session.rollback()
+    return "ok", "; ".join(parts)

@@ -47,6 +47,7 @@ from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, RECRUITER, AttachmentC
 from ats.models import Attachment as AttachmentRow, Comment as CommentRow
 from ats.models import Application as ApplicationRow, ApplicationHistory as HistoryRow
 from ats.models import Interview as InterviewRow
+from ats.models import Webhook as WebhookRow, WebhookDelivery as WebhookDeliveryRow
 from tests.conftest import PASSWORD
 from tests.helpers import error_code
 
@@ -87,6 +88,9 @@ from tests.helpers import error_code
 # is its uploader; "own" is still the application's candidate, who sees every file of their
 # application but did not upload this one). "+resume": the application sent as a multipart
 # form with a résumé (a PDF) beside the cover letter. Uploads send a small PDF.
+# webhook: a subscription of company A or B (made by its rec1); webhook_delivery: a ping
+# delivery of one (its receiver does not answer, so it stays pending). Candidates have no
+# "own" webhook: each is "cand".
 # Reports: "-" asks for the caller's own scope (their company; every company for an admin);
 # company and open_job name one by company_id or job_id.
 # A cell is a status, with the error code of a 409 after a colon (CONFLICTS below).
@@ -186,6 +190,14 @@ GET    /api/applications/{application_id}/scorecards    closed_job_application 4
 POST   /api/notifications/{notification_id}/resend      notification           401  202          202          403 403  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      closed_notification    401  202          202          403 403  404   404  403         404
 POST   /api/notifications/{notification_id}/resend      sent_notification      401  409:sent    409:sent     403 403  404   404  404         404
+POST   /api/companies/{company_id}/webhooks             company                401  201          201          403 403  404   404  -           404
+GET    /api/companies/{company_id}/webhooks             company                401  200          200          403 403  404   404  -           404
+PATCH  /api/webhooks/{webhook_id}                       webhook                401  200          200          403 403  404   404  -           404
+DELETE /api/webhooks/{webhook_id}                       webhook                401  204          204          403 403  404   404  -           404
+POST   /api/webhooks/{webhook_id}/rotate-secret         webhook                401  200          200          403 403  404   404  -           404
+POST   /api/webhooks/{webhook_id}/ping                  webhook                401  202          202          403 403  404   404  -           404
+GET    /api/webhooks/{webhook_id}/deliveries            webhook                401  200          200          403 403  404   404  -           404
+POST   /api/webhook-deliveries/{delivery_id}/redeliver  webhook_delivery       401  202          202          403 403  404   404  -           404
 GET    /api/reports/funnel                              -                      401  200          200          403 403  -     -    -           403
 GET    /api/reports/funnel                              company                401  200          200          403 403  404   403  -           403
 GET    /api/reports/funnel                              open_job               401  200          200          403 403  404   403  403         403
@@ -413,6 +425,28 @@ class Interview(PartOfApplication):
 
 
 @dataclass(eq=False)
+class Hook:
+    """A company's webhook subscription, to a port where nothing answers."""
+
+    key: str
+    id: int
+    company: str
+
+
+@dataclass(eq=False)
+class HookDelivery:
+    """A delivery (a ping) of a subscription."""
+
+    key: str
+    id: int
+    hook: Hook
+
+    @property
+    def company(self) -> str:
+        return self.hook.company
+
+
+@dataclass(eq=False)
 class Mail(PartOfApplication):
     """A notification row of an application."""
 
@@ -429,6 +463,7 @@ class World:
         self.companies, self.jobs, self.applications, self.mails = {}, {}, {}, {}
         self.comments, self.attachments, self.files, self.interviews = {}, {}, {}, {}
         self.copies, self.accounts, self.slots = 0, {}, 0
+        self.hooks, self.hook_deliveries = {}, {}
         admin = self._person(make_user, "admin", ADMIN)
         for letter in "AB":
             name = marker(f"Company {letter}")
@@ -471,6 +506,8 @@ class World:
             final = self.applications[f"{final.key}.{candidate}"]
             self.attach(final, candidate)
             self.move(final, f"{letter}.rec1", "rejected")
+        for letter in "AB":  # last: no event of the world before goes to them
+            self.ping(self.subscribe(letter))
 
     def _person(self, make_user, key, role, company=None, assigned=False) -> Person:
         email = f"{key.lower().replace('.', '-')}-{uuid.uuid4().hex[:12]}@example.com"
@@ -590,8 +627,28 @@ class World:
         self.mails[mail.key] = mail
         return mail
 
+    def subscribe(self, company: str) -> Hook:
+        """A subscription to job events, made by the company's rec1; nothing listens at port 9."""
+        body = self.call(self.people[f"{company}.rec1"], "POST",
+                         f"/api/companies/{self.companies[company].id}/webhooks",
+                         {"url": f"http://127.0.0.1:9/{company}", "events": ["job.created"]}, 201)
+        hook = Hook(f"{company}.webhook{len(self.hooks) + 1}", body["id"], company)
+        self.hooks[hook.key] = hook
+        return hook
+
+    def ping(self, hook: Hook) -> HookDelivery:
+        body = self.call(self.people[f"{hook.company}.rec1"], "POST",
+                         f"/api/webhooks/{hook.id}/ping", None, 202)
+        sent = HookDelivery(f"{hook.key}.delivery{len(self.hook_deliveries) + 1}", body["id"], hook)
+        self.hook_deliveries[sent.key] = sent
+        return sent
+
     def fresh_copy(self, obj):
         """A new job, application or notification standing to every actor as obj does."""
+        if isinstance(obj, Hook):
+            return self.subscribe(obj.company)
+        if isinstance(obj, HookDelivery):
+            return self.ping(obj.hook)
         if isinstance(obj, Mail):
             return self.mail(self.fresh_copy(obj.application), obj.group)
         if isinstance(obj, Comment):
@@ -645,6 +702,10 @@ class World:
             return self.accounts[kind]
         if kind == "company":
             return list(self.companies.values())
+        if kind == "webhook":
+            return list(self.hooks.values())[:2]
+        if kind == "webhook_delivery":
+            return list(self.hook_deliveries.values())[:2]
         if kind in ("interview", "started_interview"):
             return [i for i in self.interviews.values() if "#" not in i.application.key
                     and i.started == (kind == "started_interview")][:2]
@@ -882,6 +943,9 @@ BODIES = {
         else {"name": p.name or "Nobody"}),
     "PATCH /api/companies/{company_id}/members/{user_id}": lambda w, p, o, v: {"is_active": False},
     "PATCH /api/users/{user_id}": lambda w, p, o, v: {"is_active": False},
+    "POST /api/companies/{company_id}/webhooks": lambda w, p, o, v: {
+        "url": "http://127.0.0.1:9/new", "events": ["job.created", "ping"]},
+    "PATCH /api/webhooks/{webhook_id}": lambda w, p, o, v: {"description": "Changed"},
 }
 
 
@@ -1087,6 +1151,16 @@ def agenda_of(world, person) -> set[int]:
         return set(db.session.scalars(stmt))
 
 
+def webhook_secret(world, webhook_id) -> str:
+    with world.app.app_context():
+        return db.session.get(WebhookRow, webhook_id).secret
+
+
+def delivery_event(world, delivery_id) -> int:
+    with world.app.app_context():
+        return db.session.get(WebhookDeliveryRow, delivery_id).event_id
+
+
 def scorecards_of(world, application) -> set[tuple]:
     with world.app.app_context():
         return set(db.session.execute(
@@ -1112,6 +1186,28 @@ CONTENT.update({
          {card for card in scorecards_of(w, o.application) if card[0] == o.id})),
     "GET /api/applications/{application_id}/scorecards": lambda w, p, o, sent, r: (
         scorecards_of(w, o), {(i["interview_id"], i["interviewer"]["id"]) for i in r.get_json()["items"]}),
+    # the secret, shown at creation only, is the one deliveries are signed with
+    "POST /api/companies/{company_id}/webhooks": lambda w, p, o, sent, r: (
+        (o.id, sent["url"], webhook_secret(w, r.get_json()["id"])),
+        (r.get_json()["company_id"], r.get_json()["url"], r.get_json()["secret"])),
+    "GET /api/companies/{company_id}/webhooks": lambda w, p, o, sent, r: (
+        (rows_in_db(w, WebhookRow, WebhookRow.company_id == o.id), False),
+        (ids_of(r.get_json()), any("secret" in item for item in r.get_json()["items"]))),
+    "PATCH /api/webhooks/{webhook_id}": lambda w, p, o, sent, r: (
+        (o.id, "Changed", False), (r.get_json()["id"], r.get_json()["description"], "secret" in r.get_json())),
+    "DELETE /api/webhooks/{webhook_id}": lambda w, p, o, sent, r: (
+        set(), rows_in_db(w, WebhookRow, WebhookRow.id == o.id)),
+    "POST /api/webhooks/{webhook_id}/rotate-secret": lambda w, p, o, sent, r: (
+        webhook_secret(w, o.id), r.get_json()["secret"]),
+    "POST /api/webhooks/{webhook_id}/ping": lambda w, p, o, sent, r: (
+        ("ping", {r.get_json()["id"]}), (r.get_json()["type"], rows_in_db(
+            w, WebhookDeliveryRow, WebhookDeliveryRow.webhook_id == o.id,
+            WebhookDeliveryRow.id == r.get_json()["id"]))),
+    "GET /api/webhooks/{webhook_id}/deliveries": lambda w, p, o, sent, r: (
+        rows_in_db(w, WebhookDeliveryRow, WebhookDeliveryRow.webhook_id == o.id), ids_of(r.get_json())),
+    # a new delivery of the same event
+    "POST /api/webhook-deliveries/{delivery_id}/redeliver": lambda w, p, o, sent, r: (
+        (delivery_event(w, o.id), True), (r.get_json()["event_id"], r.get_json()["id"] != o.id)),
 })
 def in_report(world, person, obj, *where) -> int:
     """History entries (where ...) of the applications a report covers: the company or job
@@ -1138,7 +1234,8 @@ CONTENT.update({
         in_report(w, p, o, HistoryRow.to_stage == "rejected"),
         sum(r.get_json()["rejected"]["by_reason"].values())),
 })
-LISTS = {"GET /api/jobs", "GET /api/interviews", "GET /api/applications", "GET /api/companies/{company_id}/members",
+LISTS = {"GET /api/jobs", "GET /api/interviews", "GET /api/companies/{company_id}/webhooks",
+         "GET /api/webhooks/{webhook_id}/deliveries", "GET /api/applications", "GET /api/companies/{company_id}/members",
          "GET /api/users", "GET /api/applications/{application_id}/comments",
          "GET /api/jobs/{job_id}/applications"}
 
@@ -1163,7 +1260,8 @@ def run_case(world, row, person, obj) -> list[str]:
         return [f"{label}: MATRIX has no expectation for {column}"]
     write = row.method != "GET"
     if write and expected.status < 300 and isinstance(obj, (Job, Application, Mail, Account, Comment,
-                                                                Attachment, Interview)):
+                                                                Attachment, Interview, Hook,
+                                                                HookDelivery)):
         obj = world.fresh_copy(obj)
     url, headers, body = build_request(world, row, person, obj)
     if row.route in LISTS:

@@ -216,7 +216,7 @@ def test_stats_on_an_empty_database(runner):
 
 # --- check -------------------------------------------------------------------------------
 
-CHECKS = ["config", "database", "redis", "smtp"]
+CHECKS = ["config", "database", "redis", "smtp", "outbox"]
 MIGRATIONS = Path(__file__).resolve().parents[1] / "migrations"
 
 

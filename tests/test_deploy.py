@@ -211,8 +211,9 @@ def released(deployment, tmp_path_factory):
         started.kill_all()
 
 
-def test_procfile_declares_release_web_and_worker():
-    assert set(procfile()) == {"release", "web", "worker"}
+def test_procfile_declares_release_web_and_the_workers():
+    assert set(procfile()) == {"release", "web", "worker", "webhooks"}
+    assert procfile()["webhooks"] == "python worker.py webhooks"  # mail never waits behind it
 
 
 @needs_postgresql

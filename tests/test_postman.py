@@ -89,8 +89,8 @@ def resolve(spec: dict, schema: dict) -> dict:
 def test_the_collection_is_postman_v2_1_and_covers_the_flow():
     assert COLLECTION["info"]["schema"].endswith("/v2.1.0/collection.json")
     assert [folder["name"] for folder in COLLECTION["item"]] == [
-        "Service", "Accounts", "Company", "Jobs", "Applications", "Pipeline", "Error cases", "Sessions and logging out",
-        "Privacy", "Users (an admin: set adminEmail and adminPassword)"]
+        "Service", "Accounts", "Company", "Jobs", "Applications", "Pipeline", "Webhooks", "Error cases",
+        "Sessions and logging out", "Privacy", "Users (an admin: set adminEmail and adminPassword)"]
     assert len(REQUESTS) >= 40
     assert len({name for name, _ in REQUESTS}) == len(REQUESTS)  # setNextRequest goes by name
 

@@ -18,6 +18,7 @@ from ats.interviews import services as interviews
 from ats.models import Application, ApplicationHistory, Job, User
 from ats.notifications import outbox
 from ats.reports import stays
+from ats.webhooks import events
 
 
 # a candidate's card on an application: the columns it shows, for a whole page in one query
@@ -75,10 +76,12 @@ def apply(user: User, job_id: int, data: dict) -> Application:
     stays.opened(application, entry)
     with conflict_if_lost(_already_applied):  # the same candidate applying twice at once: one wins
         notifications = outbox.record_new_application(application)  # flushes: may lose the race
+        events.application_event(events.APPLICATION_CREATED, application)
         # in the same transaction: no application without its résumé, nor the reverse
         with attachments.stored(resume, application, user) if resume else nullcontext():
             _commit_keeping(application)
     outbox.dispatch(notifications)
+    events.dispatch()
     return application
 
 
@@ -162,11 +165,14 @@ def change_stage(user: User, application_id: int, to_stage: str, note: str | Non
     # the candidate's own move (a withdrawal) is news for the staff; a staff move, for the candidate
     notifications = (outbox.record_withdrawal(application, move) if is_candidate(user)
                      else outbox.record_stage_change(application, move))
+    events.application_event(events.APPLICATION_WITHDRAWN if is_candidate(user)
+                             else events.APPLICATION_STAGE_CHANGED, application, move, user)
     if workflow.is_final(to_stage):  # hired, rejected or withdrawn: nobody is to be interviewed
         notifications += interviews.cancel_upcoming(application, utcnow())
     _shown_to(user, application)
     _commit_keeping(application)
     outbox.dispatch(notifications)
+    events.dispatch()
     return application
 
 

@@ -10,7 +10,7 @@ from ats.errors import Forbidden, NotFound
 from ats.extensions import db
 from ats.models import (ADMIN, CANDIDATE, HIRING_MANAGER, JOB_OPEN, RECRUITER, STAFF_ROLES,
                         Application, Attachment, Comment, Company, Interview,
-                        InterviewInterviewer, Job, Notification, User)
+                        InterviewInterviewer, Job, Notification, User, Webhook, WebhookDelivery)
 
 
 def get_or_404(model, object_id: int, options=()):
@@ -252,6 +252,29 @@ def can_resend_notification(user: User, notification: Notification) -> bool:
     """Recruiters of the company and admins; other staff read notifications, not resend them."""
     application = notification.application
     return is_admin(user) or (application is not None and is_recruiter_of(user, application.company_id))
+
+
+# --- webhooks ----------------------------------------------------------------------------
+
+def can_manage_webhooks(user: User, company_id: int) -> bool:
+    """Subscriptions carry secrets and reach outside: the company's recruiters and admins (its
+    hiring managers see that they exist, 403)."""
+    return is_admin(user) or is_recruiter_of(user, company_id)
+
+
+def webhook_visible_or_404(webhook_id: int, user: User) -> Webhook:
+    """Its company's staff and admins; anyone else is told nothing of it."""
+    webhook = db.session.get(Webhook, webhook_id)
+    if webhook is None or not is_staff_or_admin(user, webhook.company_id):
+        raise NotFound(f"Webhook {webhook_id} not found.")
+    return webhook
+
+
+def webhook_delivery_visible_or_404(delivery_id: int, user: User) -> WebhookDelivery:
+    delivery = db.session.get(WebhookDelivery, delivery_id)
+    if delivery is None or not is_staff_or_admin(user, delivery.webhook.company_id):
+        raise NotFound(f"Webhook delivery {delivery_id} not found.")
+    return delivery
 
 
 # --- reports ---------------------------------------------------------------------------

@@ -156,6 +156,20 @@ class QueryFlag(fields.Boolean):
                                     attr, data, **kwargs)
 
 
+class DistinctList(fields.List):
+    """A list of 1 to most items of item, each once; message says so when one repeats."""
+
+    def __init__(self, item: fields.Field, most: int, message: str, **kwargs):
+        super().__init__(item, validate=validate.Length(min=1, max=most), **kwargs)
+        self.repeated = message
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        items = super()._deserialize(value, attr, data, **kwargs)
+        if len(set(items)) != len(items):
+            raise ma.ValidationError(self.repeated)
+        return items
+
+
 class Timestamp(fields.AwareDateTime):
     """ISO 8601 in UTC with its offset."""
 

@@ -3,23 +3,18 @@ import marshmallow as ma
 from marshmallow import fields, validate
 
 from ats.applications.schemas import Actor
-from ats.common.schemas import Choice, Id, Instant, PageQuery, Str, Timestamp, page_of, single_line
+from ats.common.schemas import (Choice, DistinctList, Id, Instant, PageQuery, Str, Timestamp,
+                                page_of, single_line)
 from ats.models import INTERVIEW_COMPLETED, INTERVIEW_STATUSES, RECOMMENDATIONS
 
 MIN_MINUTES, MAX_MINUTES, MAX_INTERVIEWERS = 15, 480, 10
 
 
-class InterviewerIds(fields.List):
+class InterviewerIds(DistinctList):
     """1 to 10 distinct ids."""
 
     def __init__(self, **kwargs):
-        super().__init__(Id(), validate=validate.Length(min=1, max=MAX_INTERVIEWERS), **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs):
-        ids = super()._deserialize(value, attr, data, **kwargs)
-        if len(set(ids)) != len(ids):
-            raise ma.ValidationError("Name each interviewer once.")
-        return ids
+        super().__init__(Id(), MAX_INTERVIEWERS, "Name each interviewer once.", **kwargs)
 
 
 class InterviewChange(ma.Schema):

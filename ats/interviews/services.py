@@ -26,6 +26,7 @@ from ats.extensions import db
 from ats.models import (INTERVIEW_CANCELLED, INTERVIEW_SCHEDULED, Application, Interview,
                         InterviewInterviewer, Job, Scorecard, User)
 from ats.notifications import kinds, mail, outbox
+from ats.webhooks import events
 
 EXCLUSION_VIOLATION = "23P01"  # PostgreSQL's SQLSTATE for an exclusion constraint refusing a row
 MAX_RETRIES = 5  # a change that lost its compare-and-set to another one starts again
@@ -142,6 +143,7 @@ def _answer_then_commit(interview: Interview, now) -> dict:
 def _dispatch(now_ids: list[int], reminders: tuple[list[int], object]) -> None:
     outbox.dispatch(now_ids)
     outbox.dispatch_at(*reminders)
+    events.dispatch()
 
 
 # --- scheduling ----------------------------------------------------------------------------
@@ -178,6 +180,8 @@ def schedule(user: User, application_id: int, data: dict) -> dict:
         people = _people(interview, application)
         notifications = outbox.record_interview(interview, kinds.INTERVIEW_SCHEDULED, people)
         reminders = outbox.record_reminders(interview, people, now)
+        events.interview_event(events.INTERVIEW_SCHEDULED, application,
+                               lambda: shown(interview, now))
         answer = _answer_then_commit(interview, now)
     _dispatch(notifications, reminders)
     return answer
@@ -289,6 +293,7 @@ def change(user: User, interview_id: int, data: dict, _attempt: int = 1) -> dict
         dropped = [interviewer for interviewer in before if interviewer.id not in kept]
         notifications += outbox.record_interview(interview, kinds.INTERVIEW_CANCELLED, dropped)
         reminders = outbox.record_reminders(interview, people, now)
+        events.interview_event(events.INTERVIEW_UPDATED, application, lambda: shown(interview, now))
         answer = _answer_then_commit(interview, now)
     _dispatch(notifications, reminders)
     return answer
@@ -312,16 +317,20 @@ def cancel(user: User, interview_id: int, _attempt: int = 1) -> dict:
     outbox.withdraw_reminders(interview.id, mail.REMINDER_CANCELLED)
     notifications = outbox.record_interview(interview, kinds.INTERVIEW_CANCELLED,
                                             _people(interview, interview.application))
+    events.interview_event(events.INTERVIEW_CANCELLED, interview.application,
+                           lambda: shown(interview, now))
     answer = _answer_then_commit(interview, now)
     outbox.dispatch(notifications)
+    events.dispatch()
     return answer
 
 
 def cancel_upcoming(application: Application, now) -> list[int]:
     """In the caller's transaction (the application reached a final stage): its interviews
     still to come are cancelled, their interviewers freed and their reminders withdrawn, and
-    everyone is sent the cancellation -> the notification ids. One UPDATE: a concurrent
-    change of one of them loses its compare-and-set and finds it cancelled."""
+    everyone is sent the cancellation (and subscriptions its event) -> the notification ids.
+    One UPDATE: a concurrent change of one of them loses its compare-and-set and finds it
+    cancelled."""
     cancelled = db.session.scalars(
         update(Interview)
         .where(Interview.application_id == application.id,
@@ -340,6 +349,8 @@ def cancel_upcoming(application: Application, now) -> list[int]:
         outbox.withdraw_reminders(interview.id, mail.REMINDER_CANCELLED)
         notifications += outbox.record_interview(interview, kinds.INTERVIEW_CANCELLED,
                                                  _people(interview, application))
+        events.interview_event(events.INTERVIEW_CANCELLED, application,
+                               lambda interview=interview: shown(interview, now))
     return notifications
 
 

@@ -9,6 +9,7 @@ from ats.common.pagination import keyset_page, time_keyset_page
 from ats.errors import Conflict, ValidationFailed
 from ats.extensions import db
 from ats.models import Application, Company, Job, User
+from ats.webhooks import events
 
 # the list shows only the managers' ids: no need to load whole accounts (password hashes included)
 WITH_MANAGERS = (selectinload(Job.hiring_managers).load_only(User.id),)
@@ -62,13 +63,16 @@ def create_job(user: User, data: dict) -> Job:
     managers = _hiring_managers(company_id, data.pop("hiring_manager_ids", []))
     job = Job(company_id=company_id, hiring_managers=managers, **data)
     db.session.add(job)
+    events.job_event(events.JOB_CREATED, job)
     db.session.commit()
+    events.dispatch()
     return job
 
 
 def update_job(user: User, job_id: int, data: dict) -> Job:
     job = job_visible_or_404(job_id, user)
     require(can_manage_job(user, job))
+    events.job_event(events.JOB_UPDATED, job, changed=list(data))  # as it is at the commit
     if "hiring_manager_ids" in data:
         job.hiring_managers = _hiring_managers(job.company_id, data.pop("hiring_manager_ids"))
     for field, value in data.items():
@@ -77,6 +81,7 @@ def update_job(user: User, job_id: int, data: dict) -> Job:
     # gives it its final stamp (ats.common.sync)
     job.updated_at = utcnow()
     db.session.commit()
+    events.dispatch()
     return job
 
 

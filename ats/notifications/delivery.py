@@ -1,10 +1,10 @@
-"""Delivery: each notification claimed, sent by its channel, retried with backoff while a
-failure is temporary, failed when it is not or attempts run out; and the sweep that hands
-stranded rows back to the queue.
+"""Delivery, for every channel alike: each row of a channel's outbox claimed, sent by the
+channel, retried with backoff while a failure is temporary, failed when it is not or attempts
+run out; and the sweep that hands stranded rows back to their queue.
 
 A claim is a conditional UPDATE, so a duplicate job, a sweep racing a retry or two workers
-never send one notification twice. It is a lease: if the sender dies, the lease runs out
-and the sweep hands the row to the queue again.
+never send one row twice. It is a lease: if the sender dies, the lease runs out and the
+sweep hands the row to the queue again.
 """
 import logging
 from datetime import timedelta
@@ -17,99 +17,95 @@ from sqlalchemy import or_, select, update
 
 from ats.common.db import utcnow
 from ats.extensions import db
-from ats.models import NOTIFICATION_FAILED, NOTIFICATION_PENDING, NOTIFICATION_SENT, Notification
+from ats.models import NOTIFICATION_FAILED, NOTIFICATION_PENDING
 from ats.notifications.channels import CHANNELS, Channel, kept_open
-from ats.notifications.kinds import KINDS
+from ats.notifications.kinds import EMAIL
 from ats.notifications.queue import enqueue, job_id, queue_of, redis_connection
 
 log = logging.getLogger(__name__)
 
 # statuses that promise a run on their own; "queued" and "started" are checked further
 TRUSTED_JOB = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
+MAIL = CHANNELS[EMAIL]
 
 
 class DeliveryFailed(Exception):
     """A send failed and attempts remain: RQ retries the job after its backoff."""
 
 
-def channel_of(kind: str) -> Channel:
-    return CHANNELS[KINDS[kind].channel]
-
-
 # --- delivering (in the worker, or inline) -----------------------------------------------
 
-def _lease() -> timedelta:
-    """How long a claim holds: longer than RQ lets a send of any channel run (the claim
-    comes before the row, so its channel, is read)."""
-    longest = max(channel.send_timeout(current_app.config) for channel in CHANNELS.values())
-    return timedelta(seconds=longest + 15)
+def _lease(channel: Channel) -> timedelta:
+    """How long a claim holds: longer than RQ lets a job of the channel run."""
+    return timedelta(seconds=channel.send_timeout(current_app.config) + 15)
 
 
-def _due(now):
-    """SQL condition: a notification that may go out now (not one waiting for its time)."""
-    return or_(Notification.send_after.is_(None), Notification.send_after <= now)
+def _due(outbox, now):
+    """SQL condition: a row of outbox that may go out now (not one waiting for its time)."""
+    return or_(outbox.send_after.is_(None), outbox.send_after <= now)
 
 
-def _claim(notification_id: int) -> str | None:
-    """The notification's kind if this sender now has it, else None."""
-    now = utcnow()
-    kind = db.session.execute(
-        update(Notification)
-        .where(Notification.id == notification_id, Notification.status == NOTIFICATION_PENDING,
-               _due(now),  # a reminder's job run early (a duplicate) leaves it for its time
-               or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
-        .values(claimed_until=now + _lease(), attempts=Notification.attempts + 1)
-        .returning(Notification.kind)).scalar_one_or_none()
+def _claim(channel: Channel, row_id: int) -> bool:
+    """Whether this sender now has the row."""
+    outbox, now = channel.outbox, utcnow()
+    claimed = db.session.execute(
+        update(outbox)
+        .where(outbox.id == row_id, outbox.status == NOTIFICATION_PENDING,
+               _due(outbox, now),  # a job run early (a duplicate, a back-off) leaves it for its time
+               or_(outbox.claimed_until.is_(None), outbox.claimed_until < now))
+        .values(claimed_until=now + _lease(channel), attempts=outbox.attempts + 1)
+        .returning(outbox.id)).scalar_one_or_none()
     db.session.commit()
-    return kind
+    return claimed is not None
 
 
-def _trace(notification: Notification) -> dict:
-    """What a log line tells of a notification: never its address or its body."""
-    return {"notification_id": notification.id, "kind": notification.kind,
-            "attempt": notification.attempts, "request_id": notification.request_id}
+def _noun(channel: Channel) -> str:
+    """What a log line calls a row: "notification", "webhook delivery"."""
+    return channel.job_prefix.replace("-", " ")
 
 
-def deliver(notification_id: int) -> str:
-    """Send one notification by its kind's channel unless another sender has it or it is
-    done: sent, skipped or failed."""
-    kind = _claim(notification_id)
-    if kind is None:
+def deliver(row_id: int, channel: Channel = MAIL) -> str:
+    """Send one row of channel's outbox unless another sender has it or it is done: sent,
+    skipped or failed."""
+    outbox = channel.outbox
+    if not _claim(channel, row_id):
         return "skipped"
-    channel = channel_of(kind)
     try:
-        payload, notification = channel.build(notification_id)
-        channel.send(payload)
+        payload, row = channel.build(row_id)
+        recorded = channel.send(payload) or {}
     except Exception as error:  # refused or unreachable, or a broken template
         db.session.rollback()
-        notification = db.session.get(Notification, notification_id)
-        notification.last_error = f"{type(error).__name__}: {error}"[:1000]
-        notification.claimed_until = None
+        row = db.session.get(outbox, row_id)
+        if row is None:  # deleted meanwhile (its webhook was): nothing left to send
+            return "skipped"
+        row.last_error = f"{type(error).__name__}: {error}"[:1000]
+        row.claimed_until = None
         # a permanent refusal fails at once; a temporary one waits for the next attempt
         for_good = channel.refused_for_good(error)
-        give_up = for_good or notification.attempts >= channel.max_attempts(current_app.config)
+        give_up = for_good or row.attempts >= channel.max_attempts(current_app.config)
         if give_up:
-            notification.status = NOTIFICATION_FAILED
+            row.status = NOTIFICATION_FAILED
+        channel.after_failure(row, error, give_up)
         db.session.commit()
-        log.warning("notification %s attempt %s failed%s: %s", notification_id,
-                    notification.attempts, " for good" if for_good else "",
-                    notification.last_error, extra=_trace(notification))
+        log.warning("%s %s attempt %s failed%s: %s", _noun(channel), row_id, row.attempts,
+                    " for good" if for_good else "", row.last_error, extra=channel.trace(row))
         if give_up:
             return "failed"
-        raise DeliveryFailed(notification.last_error) from error
-    db.session.execute(update(Notification).where(Notification.id == notification_id)
-                       .values(status=NOTIFICATION_SENT, sent_at=utcnow(), claimed_until=None))
+        raise DeliveryFailed(row.last_error) from error
+    db.session.execute(update(outbox).where(outbox.id == row_id).values(
+        status=outbox.SENT, claimed_until=None, **{outbox.SENT_AT: utcnow()}, **recorded))
+    channel.after_success(payload)
     db.session.commit()
-    log.info("notification %s sent", notification_id, extra=_trace(notification))
+    log.info("%s %s sent", _noun(channel), row_id, extra=channel.trace(row))
     return "sent"
 
 
-def deliver_inline(ids: list[int]) -> None:
+def deliver_inline(ids: list[int], channel: Channel = MAIL) -> None:
     """Without Redis: each delivered now, one connection per channel for the batch."""
     with kept_open():
-        for notification_id in ids:
+        for row_id in ids:
             try:
-                deliver(notification_id)
+                deliver(row_id, channel)
             except DeliveryFailed:
                 pass  # the row keeps its error and stays pending for `flask ats requeue`
 
@@ -128,7 +124,7 @@ def _still_waiting(connection, channel: Channel, ids: list[int]) -> set[int]:
     """
     if not ids:
         return set()
-    fetched = Job.fetch_many([job_id(i) for i in ids], connection=connection)
+    fetched = Job.fetch_many([job_id(i, channel) for i in ids], connection=connection)
     jobs = {i: job for i, job in zip(ids, fetched) if job is not None}
     head = connection.lindex(queue_of(channel, connection).key, 0)
     head_enqueued = connection.hget(Job.key_for(head.decode()), "enqueued_at") if head else None
@@ -152,35 +148,38 @@ def _still_waiting(connection, channel: Channel, ids: list[int]) -> set[int]:
 
 
 def requeue_pending(batch: int = 1000) -> int:
-    """Hand every pending notification that nobody is sending back to its channel's queue.
+    """Hand every pending row of every channel that nobody is sending back to its queue.
 
     Rows whose lease ran out (their sender died) go back whatever Redis remembers of their
     job; rows never claimed go back unless their job is still waiting or running.
     """
     now = utcnow()
-    rows = db.session.execute(
-        select(Notification.id, Notification.kind, Notification.claimed_until)
-        .where(Notification.status == NOTIFICATION_PENDING, _due(now),
-               or_(Notification.claimed_until.is_(None), Notification.claimed_until < now))
-        .order_by(Notification.id).limit(batch)).all()
+    pending = {}
+    for channel in CHANNELS.values():
+        outbox = channel.outbox
+        pending[channel] = db.session.execute(
+            select(outbox.id, outbox.claimed_until)
+            .where(outbox.status == NOTIFICATION_PENDING, _due(outbox, now),
+                   or_(outbox.claimed_until.is_(None), outbox.claimed_until < now))
+            .order_by(outbox.id).limit(batch)).all()
     db.session.rollback()  # end the read before slow work
     connection = redis_connection()
     if connection is None:
-        deliver_inline([row.id for row in rows])
-        return len(rows)
+        for channel, rows in pending.items():
+            deliver_inline([row.id for row in rows], channel)
+        return sum(map(len, pending.values()))
     requeued = 0
-    for channel in CHANNELS.values():
-        ours = [row for row in rows if channel_of(row.kind) is channel]
+    for channel, rows in pending.items():
         waiting = _still_waiting(connection, channel,
-                                 [row.id for row in ours if row.claimed_until is None])
-        ids = [row.id for row in ours if row.id not in waiting]
+                                 [row.id for row in rows if row.claimed_until is None])
+        ids = [row.id for row in rows if row.id not in waiting]
         if ids:
             enqueue(connection, ids, channel)
             # taken by a worker that died: RQ would later fail them as stuck in its taken list
             taken = queue_of(channel, connection).intermediate_queue_key
             with connection.pipeline(transaction=False) as pipeline:
-                for notification_id in ids:
-                    pipeline.lrem(taken, 0, job_id(notification_id))
+                for row_id in ids:
+                    pipeline.lrem(taken, 0, job_id(row_id, channel))
                 pipeline.execute()
         requeued += len(ids)
     return requeued
@@ -188,16 +187,17 @@ def requeue_pending(batch: int = 1000) -> int:
 
 # --- sending again -------------------------------------------------------------------------
 
-def reopen(*where) -> int:
+def reopen(*where, outbox=MAIL.outbox) -> int:
     """Failed rows back to pending with fresh attempts. last_error stays: it says why the
     row had failed until an attempt replaces it."""
     return db.session.execute(
-        update(Notification).where(Notification.status == NOTIFICATION_FAILED, *where)
+        update(outbox).where(outbox.status == NOTIFICATION_FAILED, *where)
         .values(status=NOTIFICATION_PENDING, attempts=0, claimed_until=None)).rowcount
 
 
 def reopen_failed() -> int:
-    """Every failed notification back to pending with fresh attempts (for requeue_pending)."""
-    count = reopen()
+    """Every failed row of every channel back to pending with fresh attempts (for
+    requeue_pending)."""
+    count = sum(reopen(outbox=channel.outbox) for channel in CHANNELS.values())
     db.session.commit()
     return count

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 
 from ats.notifications import invites
 
-EMAIL = "email"  # a channel of ats.notifications.channels
+EMAIL, WEBHOOK = "email", "webhook"  # the channels of ats.notifications.channels
 
 APPLICATION_RECEIVED, NEW_APPLICATION, STAGE_CHANGED, APPLICATION_WITHDRAWN = (
     "application_received", "new_application", "stage_changed", "application_withdrawn")

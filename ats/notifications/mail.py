@@ -50,3 +50,9 @@ def message_for(notification_id: int):
 def refused_for_good(error: BaseException) -> bool:
     """An address no server takes, a reminder superseded, or a permanent SMTP refusal."""
     return isinstance(error, (UndeliverableAddress, Superseded)) or smtp.refused_for_good(error)
+
+
+def trace(notification: Notification) -> dict:
+    """What a log line tells of a notification: never its address or its body."""
+    return {"notification_id": notification.id, "kind": notification.kind,
+            "attempt": notification.attempts, "request_id": notification.request_id}

@@ -164,8 +164,8 @@ def scrub_addressed_to(user_id: int, address: str, placeholder: str) -> None:
 # --- handing over (after the commit) -----------------------------------------------------
 
 def dispatch(ids: list[int], channel: str = EMAIL) -> None:
-    """Hand committed notifications of channel to its queue (or deliver them inline without
-    Redis).
+    """Hand committed rows of channel's outbox (notifications, webhook deliveries) to its
+    queue, or deliver them inline without Redis.
 
     Never raises: the change is committed, and a row that cannot be queued now stays
     pending for the worker's sweep.
@@ -174,12 +174,12 @@ def dispatch(ids: list[int], channel: str = EMAIL) -> None:
         return
     connection = redis_connection()
     if connection is None:
-        deliver_inline(ids)
+        deliver_inline(ids, CHANNELS[channel])
         return
     try:
         enqueue(connection, ids, CHANNELS[channel])
     except RedisError as error:
-        log.warning("queue unreachable (%s): %d notification(s) stay pending", error, len(ids))
+        log.warning("queue unreachable (%s): %d %s(s) stay pending", error, len(ids), channel)
 
 
 def dispatch_at(ids: list[int], when, channel: str = EMAIL) -> None:

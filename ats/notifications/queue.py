@@ -10,7 +10,7 @@ from ats.notifications.channels import CHANNELS, Channel
 from ats.notifications.kinds import EMAIL
 
 QUEUE_NAME = CHANNELS[EMAIL].queue  # mail's, which the worker listens on by default
-TASK = "ats.notifications.tasks.send_notification"
+RECORDING_SECONDS = 5  # a job's time beyond its send, to record what came of it
 
 
 def redis_connection() -> redis.Redis | None:
@@ -35,29 +35,32 @@ def queue_of(channel: Channel, connection: redis.Redis) -> Queue:
     return Queue(channel.queue, connection=connection)
 
 
-def job_id(notification_id: int) -> str:
-    """Deterministic, so a notification handed over twice is one job."""
-    return f"notification-{notification_id}"
+def job_id(row_id: int, channel: Channel = CHANNELS[EMAIL]) -> str:
+    """Deterministic, so a row handed over twice is one job."""
+    return f"{channel.job_prefix}-{row_id}"
 
 
 def enqueue(connection: redis.Redis, ids: list[int], channel: Channel = CHANNELS[EMAIL],
             at=None) -> None:
-    """Hand ids (of channel) to its queue; with at, to RQ's scheduler, which queues them at
-    that time. Each job retries by the channel's delays, a temporary failure at a time."""
+    """Hand ids (rows of channel's outbox) to its queue; with at, to RQ's scheduler, which
+    queues them at that time. Each job retries by the channel's delays, a temporary failure
+    at a time."""
     config = current_app.config
     delays = channel.retry_delays(config)
     # one delay per retry: RQ counts into its list from the end, by the retries left
     retry = JobRetry(max=len(delays), interval=delays) if delays else None
-    timeout, kept = channel.send_timeout(config), {"result_ttl": 3600, "failure_ttl": 7 * 24 * 3600}
+    # RQ's job timeout backs up the send's own bound: past it, with time to record the outcome
+    timeout = channel.send_timeout(config) + RECORDING_SECONDS
+    kept = {"result_ttl": 3600, "failure_ttl": 7 * 24 * 3600}
     queue = queue_of(channel, connection)
     if at is not None:
         with connection.pipeline() as pipeline:
-            for notification_id in ids:
-                queue.enqueue_at(at, TASK, notification_id, job_id=job_id(notification_id),
+            for row_id in ids:
+                queue.enqueue_at(at, channel.task, row_id, job_id=job_id(row_id, channel),
                                  job_timeout=timeout, retry=retry, pipeline=pipeline, **kept)
             pipeline.execute()
         return
-    queue.enqueue_many([Queue.prepare_data(TASK, args=(notification_id,),
-                                           job_id=job_id(notification_id), timeout=timeout,
+    queue.enqueue_many([Queue.prepare_data(channel.task, args=(row_id,),
+                                           job_id=job_id(row_id, channel), timeout=timeout,
                                            retry=retry, **kept)
-                        for notification_id in ids])
+                        for row_id in ids])

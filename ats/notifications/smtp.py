@@ -5,11 +5,11 @@ console when no MAIL_SERVER is set.
 import logging
 import smtplib
 import time
-from contextlib import contextmanager
 from contextvars import ContextVar
 
 from flask import current_app
 
+from ats.common.context import kept
 from ats.extensions import mail
 
 log = logging.getLogger(__name__)
@@ -103,16 +103,9 @@ class _SmtpLink:
 _kept_link: ContextVar[_SmtpLink | None] = ContextVar("kept_smtp_link", default=None)
 
 
-@contextmanager
 def kept_open():
     """Inside the block, the mails this thread sends share one SMTP connection."""
-    link = _SmtpLink()
-    token = _kept_link.set(link)
-    try:
-        yield
-    finally:
-        _kept_link.reset(token)
-        link.close()
+    return kept(_kept_link, _SmtpLink())
 
 
 def send(message) -> None:

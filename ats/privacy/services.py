@@ -7,7 +7,8 @@ candidate gave or is identified by goes, in one transaction: name and email (an 
 placeholder), password, profile, cover letters, the notes of their own moves, every file of
 their applications with its bytes, their sessions, password resets and idempotency keys (which
 hold answers naming them); the mail still pending to them fails, and their address leaves every
-notification. The row records who erased it and when. Erasing is final; erasing again changes
+notification; the webhook events that carried their data keep only their type and time (their
+pending deliveries fail). The row records who erased it and when. Erasing is final; erasing again changes
 nothing.
 """
 from calendar import monthrange
@@ -30,6 +31,7 @@ from ats.models import (CANDIDATE, Application, ApplicationHistory, Attachment, 
                         Interview, Job, Notification, PasswordReset, User)
 from ats.notifications import outbox
 from ats.notifications.mail import RECIPIENT_ERASED
+from ats.webhooks import events as webhook_events
 
 ERASED_NAME = "Erased candidate"
 # never a valid argon2 hash: no password verifies against it
@@ -153,6 +155,7 @@ def erase(user_id: int, erased_by: User | None) -> bool:
         .values(note=None).execution_options(synchronize_session=False))
     outbox.fail_pending_to(user_id, RECIPIENT_ERASED)
     outbox.scrub_addressed_to(user_id, address, placeholder)
+    webhook_events.scrub_candidate(user_id)  # the payloads that carried their data
     db.session.execute(delete(PasswordReset).where(PasswordReset.user_id == user_id))
     db.session.execute(delete(IdempotencyKey).where(IdempotencyKey.user_id == user_id))
     attachments.delete_all_of_candidate(user_id)  # last: S3 is asked only once all else is done
