@@ -1,5 +1,6 @@
 """Real HTTP receivers for the webhook tests and benchmark: an `http.server` in a thread that
-records every POST and answers as its mode says (200, 500, 410, a redirect, or a hang)."""
+records every POST and answers as its mode (or a script of modes) says (200, 500, 410, a
+redirect, or a hang)."""
 import json
 import threading
 import time
@@ -26,6 +27,7 @@ class Receiver:
     def __init__(self, mode: str = "ok", hang_seconds: float = 4.0):
         self.mode, self.hang_seconds, self.redirect_to = mode, hang_seconds, "http://127.0.0.1:9/"
         self.requests: list[Received] = []
+        self.script: list[str] = []  # modes for the next requests, in order, before mode
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -35,7 +37,7 @@ class Receiver:
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 receiver.requests.append(Received(dict(self.headers.items()), body, time.monotonic()))
-                mode = receiver.mode
+                mode = receiver.script.pop(0) if receiver.script else receiver.mode
                 if mode == "hang":
                     time.sleep(receiver.hang_seconds)
                 answer = b"thanks" if mode == "ok" else b"no " * 2000  # more than is ever read

@@ -303,6 +303,83 @@ def test_a_hanging_receiver_does_not_hold_up_another_endpoint(
     assert all(d.send_after for d in pending if d.attempts == 0)
 
 
+# --- one job, an endpoint's next deliveries ----------------------------------------------------
+
+def webhook_jobs(redis_server) -> list[str]:
+    """The job ids waiting in the webhooks queue of the test's Redis."""
+    from redis import Redis
+    return [job.decode() for job in Redis.from_url(redis_server.url).lrange("rq:queue:webhooks", 0, -1)]
+
+
+def five_deliveries(client, receiver, recruiter, make_job) -> tuple:
+    """Five job.created deliveries to one receiver, and one to another -> (hook, other, rows)."""
+    hook, other = receiver(), receiver()
+    subscribe(client, recruiter, hook.url, ["job.created"])
+    for _ in range(5):
+        make_job(recruiter)
+    subscribe(client, recruiter, other.url, ["job.created"])
+    make_job(recruiter)
+    return hook, other
+
+
+def test_after_a_success_the_job_sends_the_endpoints_next_deliveries_in_order(
+        app, client, receiver, recruiter, queued, make_job):
+    hook, other = five_deliveries(client, receiver, recruiter, make_job)
+    mine = [d.id for d in rows(app) if d.webhook_id == rows(app)[0].webhook_id]
+    assert len(mine) == 6 and len(webhook_jobs(queued)) == 7
+
+    assert deliver(app, mine[0]) == "sent"
+    assert [r.headers["webhook-id"] for r in hook.requests] == [
+        f"msg_{d.webhook_id}_{d.event_id}" for d in rows(app) if d.id in mine]
+    assert [d.status for d in rows(app) if d.id in mine] == ["delivered"] * 6
+    assert all(d.attempts == 1 and d.claimed_until is None for d in rows(app) if d.id in mine)
+    # the followers' jobs are off the queue (the first's is there: no worker took it here);
+    # the other endpoint's delivery waits for its own
+    assert other.requests == [] and webhook_jobs(queued) == [
+        f"webhook-delivery-{d.id}" for d in rows(app) if d.id == mine[0] or d.id not in mine]
+
+
+def test_a_follower_that_fails_waits_for_its_retry_and_the_rest_are_left_unattempted(
+        app, client, receiver, recruiter, queued, make_job):
+    hook, _ = five_deliveries(client, receiver, recruiter, make_job)
+    hook.script = ["ok", "ok", "fail"]
+    mine = [d.id for d in rows(app) if d.webhook_id == rows(app)[0].webhook_id]
+
+    assert deliver(app, mine[0]) == "sent"
+    assert len(hook.requests) == 3
+    states = {d.id: d for d in rows(app)}
+    assert [states[i].status for i in mine] == ["delivered"] * 2 + ["pending"] * 4
+    failed = states[mine[2]]
+    assert (failed.attempts, failed.response_status) == (1, 500) and failed.send_after
+    assert "HTTP 500" in failed.last_error
+    assert all(states[i].attempts == 0 and states[i].claimed_until is None for i in mine[3:])
+
+    # their jobs are gone with the claim: the sweep hands them back, and one job sends them all
+    with app.app_context():
+        assert delivery.requeue_pending() == 4  # not the other endpoint's, still queued
+    assert deliver(app, mine[2]) == "sent"
+    assert [d.status for d in rows(app) if d.id in mine] == ["delivered"] * 6
+    assert len(hook.requests) == 7  # the failed one twice, with the same webhook-id
+    assert hook.requests[2].headers["webhook-id"] == hook.requests[3].headers["webhook-id"]
+
+
+def test_followers_start_only_early_in_the_job_and_the_rest_go_back_to_the_queue(
+        app, client, receiver, recruiter, queued, make_job, monkeypatch):
+    """Each answer takes 0.3 s and followers may start within 0.5 s of the job's start: the
+    job's own delivery and one follower go, the other four are queued again unattempted."""
+    monkeypatch.setattr(delivery, "FOLLOWING_SECONDS", 0.5)
+    hook, _ = five_deliveries(client, receiver, recruiter, make_job)
+    hook.mode, hook.hang_seconds = "hang", 0.3
+    mine = [d.id for d in rows(app) if d.webhook_id == rows(app)[0].webhook_id]
+
+    assert deliver(app, mine[0]) == "sent"
+    assert len(hook.requests) == 2
+    states = {d.id: d for d in rows(app)}
+    assert [states[i].status for i in mine] == ["delivered"] * 2 + ["pending"] * 4
+    assert all(states[i].attempts == 0 and states[i].claimed_until is None for i in mine[2:])
+    assert set(webhook_jobs(queued)) >= {f"webhook-delivery-{i}" for i in mine[2:]}
+
+
 # --- secrets -------------------------------------------------------------------------------
 
 def test_rotation_signs_with_the_new_secret_at_once(client, receiver, recruiter, hiring_manager):

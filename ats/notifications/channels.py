@@ -42,6 +42,8 @@ class Channel:
     # (row, error, given up), in the transaction recording a failed attempt
     after_failure: Callable = _nothing
     after_success: Callable = _nothing  # (what send took), in the transaction recording a success
+    # the column naming a row's endpoint: after a success the job sends its next due rows too
+    follows: str | None = None
 
     def send_timeout(self, config) -> int:
         """Seconds one send may run (RQ's job timeout adds the time to record its outcome)."""
@@ -67,7 +69,7 @@ CHANNELS = {
                      job_prefix="webhook-delivery", build=sending.request_for, send=sending.send,
                      refused_for_good=sending.refused_for_good, kept_open=sending.kept_open,
                      settings="WEBHOOK", trace=sending.trace, after_failure=sending.after_failure,
-                     after_success=sending.after_success),
+                     after_success=sending.after_success, follows="webhook_id"),
 }
 
 

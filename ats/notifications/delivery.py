@@ -5,11 +5,16 @@ run out; and the sweep that hands stranded rows back to their queue.
 A claim is a conditional UPDATE, so a duplicate job, a sweep racing a retry or two workers
 never send one row twice. It is a lease: if the sender dies, the lease runs out and the
 sweep hands the row to the queue again.
+
+A channel that follows an endpoint (webhooks) sends, after a success, that endpoint's next
+due rows in the same job: a run of claims, sends and records, one job for many rows.
 """
 import logging
+import time
 from datetime import timedelta
 
 from flask import current_app
+from redis import RedisError
 from rq.job import Job, JobStatus
 from rq.utils import str_to_date
 from rq.worker import Worker
@@ -20,13 +25,15 @@ from ats.extensions import db
 from ats.models import NOTIFICATION_FAILED, NOTIFICATION_PENDING
 from ats.notifications.channels import CHANNELS, Channel, kept_open
 from ats.notifications.kinds import EMAIL
-from ats.notifications.queue import enqueue, job_id, queue_of, redis_connection
+from ats.notifications.queue import RECORDING_SECONDS, enqueue, job_id, queue_of, redis_connection
 
 log = logging.getLogger(__name__)
 
 # statuses that promise a run on their own; "queued" and "started" are checked further
 TRUSTED_JOB = {JobStatus.SCHEDULED, JobStatus.DEFERRED}
 MAIL = CHANNELS[EMAIL]
+FOLLOWERS = 20  # rows a follow claims at once: at most these are sent again after a crash
+FOLLOWING_SECONDS = RECORDING_SECONDS - 1  # into a job, the last moment a follower's send starts
 
 
 class DeliveryFailed(Exception):
@@ -64,40 +71,149 @@ def _noun(channel: Channel) -> str:
     return channel.job_prefix.replace("-", " ")
 
 
+def _failed(channel: Channel, row_id: int, error: Exception, retried_by_job: bool = True):
+    """Record a failed attempt -> the row (None if it was deleted meanwhile: its webhook was)
+    and whether it is given up. A row whose job will not retry it (a follower, below) waits
+    for its retry's time, when the sweep hands it back to the queue."""
+    db.session.rollback()
+    row = db.session.get(channel.outbox, row_id)
+    if row is None:
+        return None, True
+    row.last_error = f"{type(error).__name__}: {error}"[:1000]
+    row.claimed_until = None
+    # a permanent refusal fails at once; a temporary one waits for the next attempt
+    for_good = channel.refused_for_good(error)
+    give_up = for_good or row.attempts >= channel.max_attempts(current_app.config)
+    if give_up:
+        row.status = NOTIFICATION_FAILED
+    elif not retried_by_job:
+        row.send_after = utcnow() + timedelta(
+            seconds=channel.retry_delays(current_app.config)[row.attempts - 1])
+    channel.after_failure(row, error, give_up)
+    db.session.commit()
+    log.warning("%s %s attempt %s failed%s: %s", _noun(channel), row_id, row.attempts,
+                " for good" if for_good else "", row.last_error, extra=channel.trace(row))
+    return row, give_up
+
+
+def _record_sent(channel: Channel, sent: list[tuple]) -> None:
+    """sent: (row id, what send took, its columns to record): one UPDATE for the lot when
+    they record the same (a webhook's HTTP status), then one commit."""
+    outbox, now = channel.outbox, utcnow()
+    by_columns = {}
+    for row_id, _, recorded in sent:
+        by_columns.setdefault(tuple(sorted(recorded.items())), []).append(row_id)
+    for columns, ids in by_columns.items():
+        db.session.execute(update(outbox).where(outbox.id.in_(ids)).values(
+            status=outbox.SENT, claimed_until=None, **{outbox.SENT_AT: now}, **dict(columns)))
+    for _, payload, _ in sent:
+        channel.after_success(payload)
+    db.session.commit()
+
+
 def deliver(row_id: int, channel: Channel = MAIL) -> str:
     """Send one row of channel's outbox unless another sender has it or it is done: sent,
-    skipped or failed."""
-    outbox = channel.outbox
+    skipped or failed. After a success, a channel that follows an endpoint sends that
+    endpoint's next due rows in the same job."""
+    started = time.monotonic()
     if not _claim(channel, row_id):
         return "skipped"
     try:
         payload, row = channel.build(row_id)
         recorded = channel.send(payload) or {}
     except Exception as error:  # refused or unreachable, or a broken template
-        db.session.rollback()
-        row = db.session.get(outbox, row_id)
-        if row is None:  # deleted meanwhile (its webhook was): nothing left to send
+        row, give_up = _failed(channel, row_id, error)
+        if row is None:
             return "skipped"
-        row.last_error = f"{type(error).__name__}: {error}"[:1000]
-        row.claimed_until = None
-        # a permanent refusal fails at once; a temporary one waits for the next attempt
-        for_good = channel.refused_for_good(error)
-        give_up = for_good or row.attempts >= channel.max_attempts(current_app.config)
-        if give_up:
-            row.status = NOTIFICATION_FAILED
-        channel.after_failure(row, error, give_up)
-        db.session.commit()
-        log.warning("%s %s attempt %s failed%s: %s", _noun(channel), row_id, row.attempts,
-                    " for good" if for_good else "", row.last_error, extra=channel.trace(row))
         if give_up:
             return "failed"
         raise DeliveryFailed(row.last_error) from error
-    db.session.execute(update(outbox).where(outbox.id == row_id).values(
-        status=outbox.SENT, claimed_until=None, **{outbox.SENT_AT: utcnow()}, **recorded))
-    channel.after_success(payload)
-    db.session.commit()
+    _record_sent(channel, [(row_id, payload, recorded)])
     log.info("%s %s sent", _noun(channel), row_id, extra=channel.trace(row))
+    if channel.follows and (connection := redis_connection()) is not None:
+        _follow(channel, getattr(row, channel.follows), started, connection)
     return "sent"
+
+
+# --- following an endpoint that answers ------------------------------------------------------
+
+def _claim_next(channel: Channel, endpoint: int) -> list[int]:
+    """Claim the endpoint's next FOLLOWERS due rows never attempted -> their ids."""
+    outbox, now = channel.outbox, utcnow()
+    fresh = (outbox.status == NOTIFICATION_PENDING, outbox.claimed_until.is_(None))
+    due = (select(outbox.id)
+           .where(getattr(outbox, channel.follows) == endpoint, *fresh, outbox.attempts == 0,
+                  _due(outbox, now))
+           .order_by(outbox.id).limit(FOLLOWERS))
+    # the conditions again on the row updated: a concurrent claim makes it skip the row
+    ids = db.session.execute(
+        update(outbox).where(outbox.id.in_(due), *fresh)
+        .values(claimed_until=now + _lease(channel), attempts=outbox.attempts + 1)
+        .returning(outbox.id)).scalars().all()
+    db.session.commit()
+    return sorted(ids)
+
+
+def _unqueue(connection, channel: Channel, ids: list[int]) -> None:
+    """Take the jobs of rows claimed here off the queue: they would only find them sent."""
+    key = queue_of(channel, connection).key
+    try:
+        with connection.pipeline(transaction=False) as pipeline:
+            for row_id in ids:
+                pipeline.lrem(key, 0, job_id(row_id, channel))
+                pipeline.delete(Job.key_for(job_id(row_id, channel)))
+            pipeline.execute()
+    except RedisError:
+        pass  # the jobs run and skip the rows
+
+
+def _requeue(connection, channel: Channel, ids: list[int]) -> None:
+    try:
+        enqueue(connection, ids, channel)
+    except RedisError:
+        pass  # pending and unclaimed: the sweep hands them over
+
+
+def _release(channel: Channel, ids: list[int]) -> None:
+    """Unclaim rows claimed but not sent, as if never attempted."""
+    if ids:
+        outbox = channel.outbox
+        db.session.execute(update(outbox).where(outbox.id.in_(ids)).values(
+            claimed_until=None, attempts=outbox.attempts - 1))
+        db.session.commit()
+
+
+def _follow(channel: Channel, endpoint: int, started: float, connection) -> None:
+    """The endpoint just answered: send its next due rows now, FOLLOWERS to a claim and a
+    commit, which saves each of them a job of its own and two transactions. A follower's
+    send starts only within FOLLOWING_SECONDS of the job's start, so it ends inside RQ's job
+    timeout; what is left goes back to the queue. The first failure stops the run (its
+    subscription pauses). A worker killed in a run sends its unrecorded rows again, with
+    the same webhook-id."""
+    while time.monotonic() < started + FOLLOWING_SECONDS:
+        ids = _claim_next(channel, endpoint)
+        if not ids:
+            return
+        _unqueue(connection, channel, ids)
+        sent, left = [], []
+        for index, row_id in enumerate(ids):
+            if time.monotonic() >= started + FOLLOWING_SECONDS:
+                left = ids[index:]
+                break
+            try:
+                payload, _ = channel.build(row_id)
+                sent.append((row_id, payload, channel.send(payload) or {}))
+            except Exception as error:
+                _record_sent(channel, sent)
+                _release(channel, ids[index + 1:])  # the failure's pause makes them wait too
+                _failed(channel, row_id, error, retried_by_job=False)
+                return
+        _record_sent(channel, sent)
+        log.info("%s: %d more sent to %s %s", _noun(channel), len(sent), channel.follows, endpoint)
+        if left:
+            _release(channel, left)
+            _requeue(connection, channel, left)
+            return
 
 
 def deliver_inline(ids: list[int], channel: Channel = MAIL) -> None:
