@@ -380,6 +380,20 @@ def test_followers_start_only_early_in_the_job_and_the_rest_go_back_to_the_queue
     assert set(webhook_jobs(queued)) >= {f"webhook-delivery-{i}" for i in mine[2:]}
 
 
+def test_two_workers_following_one_endpoint_send_each_delivery_once(
+        app, client, receiver, recruiter, queued, start_worker, make_job):
+    hook = receiver()
+    subscribe(client, recruiter, hook.url, ["job.created"])
+    for _ in range(40):
+        make_job(recruiter)
+    workers = [start_worker([sys.executable, "worker.py", "webhooks"]) for _ in range(2)]
+    assert wait_until(lambda: all(d.status == "delivered" for d in rows(app)), 30), [
+        worker.output() for worker in workers]
+    time.sleep(1)
+    ids = [request.headers["webhook-id"] for request in hook.requests]
+    assert len(ids) == len(set(ids)) == 40
+
+
 # --- secrets -------------------------------------------------------------------------------
 
 def test_rotation_signs_with_the_new_secret_at_once(client, receiver, recruiter, hiring_manager):
