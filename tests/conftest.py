@@ -87,19 +87,26 @@ def app(database_url, smtp_server):
         db.engine.dispose()
 
 
+# the sequences of the tables' id columns (serial or identity), which a cleanup restarts
+_RESTART_ID_SEQUENCES = sa.text(
+    "SELECT setval(s.oid, 1, false) FROM pg_class s JOIN pg_depend d"
+    " ON d.objid = s.oid AND d.classid = 'pg_class'::regclass AND d.deptype IN ('a', 'i')"
+    " WHERE s.relkind = 'S'")
+
+
 @pytest.fixture(autouse=True)
 def clean_state(app):
-    """Every test starts with empty tables and fresh rate limits."""
+    """Every test starts with empty tables, ids from 1 and fresh rate limits. DELETE, not
+    TRUNCATE: on PostgreSQL a TRUNCATE of every table makes new files for each and their
+    indexes, about 350 ms a test, against 2 ms for deleting a test's few rows."""
     yield
     with app.app_context():
         db.session.remove()
-        tables = [t.name for t in reversed(db.metadata.sorted_tables)]
         with db.engine.begin() as conn:
+            for table in reversed(db.metadata.sorted_tables):
+                conn.execute(table.delete())
             if conn.dialect.name == "postgresql":
-                conn.execute(sa.text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
-            else:
-                for table in tables:
-                    conn.execute(sa.text(f"DELETE FROM {table}"))
+                conn.execute(_RESTART_ID_SEQUENCES)
     limiter.reset()
 
 
