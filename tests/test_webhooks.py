@@ -311,21 +311,22 @@ def webhook_jobs(redis_server) -> list[str]:
     return [job.decode() for job in Redis.from_url(redis_server.url).lrange("rq:queue:webhooks", 0, -1)]
 
 
-def five_deliveries(client, receiver, recruiter, make_job) -> tuple:
-    """Five job.created deliveries to one receiver, and one to another -> (hook, other, rows)."""
+def deliveries_to_two_receivers(app, client, receiver, recruiter, make_job) -> tuple:
+    """Six job.created deliveries to one receiver, and one to another -> (hook, other, the
+    ids of hook's deliveries)."""
     hook, other = receiver(), receiver()
     subscribe(client, recruiter, hook.url, ["job.created"])
     for _ in range(5):
         make_job(recruiter)
     subscribe(client, recruiter, other.url, ["job.created"])
     make_job(recruiter)
-    return hook, other
+    recorded = rows(app)
+    return hook, other, [d.id for d in recorded if d.webhook_id == recorded[0].webhook_id]
 
 
 def test_after_a_success_the_job_sends_the_endpoints_next_deliveries_in_order(
         app, client, receiver, recruiter, queued, make_job):
-    hook, other = five_deliveries(client, receiver, recruiter, make_job)
-    mine = [d.id for d in rows(app) if d.webhook_id == rows(app)[0].webhook_id]
+    hook, other, mine = deliveries_to_two_receivers(app, client, receiver, recruiter, make_job)
     assert len(mine) == 6 and len(webhook_jobs(queued)) == 7
 
     assert deliver(app, mine[0]) == "sent"
@@ -341,9 +342,8 @@ def test_after_a_success_the_job_sends_the_endpoints_next_deliveries_in_order(
 
 def test_a_follower_that_fails_waits_for_its_retry_and_the_rest_are_left_unattempted(
         app, client, receiver, recruiter, queued, make_job):
-    hook, _ = five_deliveries(client, receiver, recruiter, make_job)
+    hook, _, mine = deliveries_to_two_receivers(app, client, receiver, recruiter, make_job)
     hook.script = ["ok", "ok", "fail"]
-    mine = [d.id for d in rows(app) if d.webhook_id == rows(app)[0].webhook_id]
 
     assert deliver(app, mine[0]) == "sent"
     assert len(hook.requests) == 3
@@ -368,9 +368,8 @@ def test_followers_start_only_early_in_the_job_and_the_rest_go_back_to_the_queue
     """Each answer takes 0.3 s and followers may start within 0.5 s of the job's start: the
     job's own delivery and one follower go, the other four are queued again unattempted."""
     monkeypatch.setattr(delivery, "FOLLOWING_SECONDS", 0.5)
-    hook, _ = five_deliveries(client, receiver, recruiter, make_job)
+    hook, _, mine = deliveries_to_two_receivers(app, client, receiver, recruiter, make_job)
     hook.mode, hook.hang_seconds = "hang", 0.3
-    mine = [d.id for d in rows(app) if d.webhook_id == rows(app)[0].webhook_id]
 
     assert deliver(app, mine[0]) == "sent"
     assert len(hook.requests) == 2

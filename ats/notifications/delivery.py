@@ -52,18 +52,24 @@ def _due(outbox, now):
     return or_(outbox.send_after.is_(None), outbox.send_after <= now)
 
 
+def _take(channel: Channel, *where) -> list[int]:
+    """Claim the pending rows of channel's outbox that match where -> the ids this sender
+    now has. The conditions hold on the row as updated: a concurrent claim makes it skip."""
+    outbox, now = channel.outbox, utcnow()
+    ids = db.session.execute(
+        update(outbox).where(outbox.status == NOTIFICATION_PENDING, *where)
+        .values(claimed_until=now + _lease(channel), attempts=outbox.attempts + 1)
+        .returning(outbox.id)).scalars().all()
+    db.session.commit()
+    return sorted(ids)
+
+
 def _claim(channel: Channel, row_id: int) -> bool:
     """Whether this sender now has the row."""
     outbox, now = channel.outbox, utcnow()
-    claimed = db.session.execute(
-        update(outbox)
-        .where(outbox.id == row_id, outbox.status == NOTIFICATION_PENDING,
-               _due(outbox, now),  # a job run early (a duplicate, a back-off) leaves it for its time
-               or_(outbox.claimed_until.is_(None), outbox.claimed_until < now))
-        .values(claimed_until=now + _lease(channel), attempts=outbox.attempts + 1)
-        .returning(outbox.id)).scalar_one_or_none()
-    db.session.commit()
-    return claimed is not None
+    return bool(_take(channel, outbox.id == row_id,
+                      _due(outbox, now),  # a job run early (a duplicate, a back-off) leaves it for its time
+                      or_(outbox.claimed_until.is_(None), outbox.claimed_until < now)))
 
 
 def _noun(channel: Channel) -> str:
@@ -139,19 +145,13 @@ def deliver(row_id: int, channel: Channel = MAIL) -> str:
 
 def _claim_next(channel: Channel, endpoint: int) -> list[int]:
     """Claim the endpoint's next FOLLOWERS due rows never attempted -> their ids."""
-    outbox, now = channel.outbox, utcnow()
-    fresh = (outbox.status == NOTIFICATION_PENDING, outbox.claimed_until.is_(None))
+    outbox = channel.outbox
+    unclaimed = outbox.claimed_until.is_(None)
     due = (select(outbox.id)
-           .where(getattr(outbox, channel.follows) == endpoint, *fresh, outbox.attempts == 0,
-                  _due(outbox, now))
+           .where(getattr(outbox, channel.follows) == endpoint, outbox.status == NOTIFICATION_PENDING,
+                  unclaimed, outbox.attempts == 0, _due(outbox, utcnow()))
            .order_by(outbox.id).limit(FOLLOWERS))
-    # the conditions again on the row updated: a concurrent claim makes it skip the row
-    ids = db.session.execute(
-        update(outbox).where(outbox.id.in_(due), *fresh)
-        .values(claimed_until=now + _lease(channel), attempts=outbox.attempts + 1)
-        .returning(outbox.id)).scalars().all()
-    db.session.commit()
-    return sorted(ids)
+    return _take(channel, outbox.id.in_(due), unclaimed)
 
 
 def _unqueue(connection, channel: Channel, ids: list[int]) -> None:
